@@ -1,0 +1,14 @@
+"""Registers posekit's own skeleton files (the ``skeletons/`` folder of the source tree)."""
+
+from __future__ import annotations
+
+import importlib.resources
+
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry
+
+
+@hookimpl
+def posekit_register_skeletons(registry: Registry) -> None:
+    """Add the built-in skeleton folder."""
+    registry.add_skeleton_folder(importlib.resources.files("posekit.skeletons"))

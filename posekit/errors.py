@@ -1,0 +1,116 @@
+"""posekit's own exceptions: each names the file, the entry and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PosekitError(Exception):
+    """Base class of every error posekit raises on purpose."""
+
+
+class SkeletonFileError(PosekitError):
+    """A skeleton file is malformed.
+
+    Parameters
+    ----------
+    path
+        The skeleton file.
+    message
+        What is wrong and what was expected.
+    entry
+        The offending entry (a joint name, a pair, a mapping key), if any.
+    """
+
+    def __init__(self, path: str | Path, message: str, *, entry: str | None = None) -> None:
+        self.path = str(path)
+        self.entry = entry
+        where = f" (entry {entry!r})" if entry is not None else ""
+        super().__init__(f"{self.path}{where}: {message}")
+
+
+class PoseFileError(PosekitError):
+    """A pose or motion file cannot be read as the format it claims to be.
+
+    Parameters
+    ----------
+    path
+        The file.
+    message
+        What is wrong and what was expected.
+    record
+        The record (frame, person, JSON element) that is wrong, if known.
+    field
+        The field of that record, if known.
+    line
+        The line number (1-based) for text formats, if known.
+
+    Examples
+    --------
+    >>> str(PoseFileError("a.json", "expected a number", record="[3]", field="keypoints"))
+    'a.json, record [3], field keypoints: expected a number'
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        message: str,
+        *,
+        record: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.record = record
+        self.field = field
+        self.line = line
+        parts = [self.path]
+        if line is not None:
+            parts.append(f"line {line}")
+        if record is not None:
+            parts.append(f"record {record}")
+        if field is not None:
+            parts.append(f"field {field}")
+        super().__init__(f"{', '.join(parts)}: {message}")
+
+
+class PoseSequenceError(PosekitError):
+    """Arrays or a dataset do not form a valid PoseSequence."""
+
+
+class RemapError(PosekitError):
+    """No joint mapping exists between two skeletons."""
+
+
+class PipelineError(PosekitError):
+    """A pipeline file is invalid; raised before any work starts.
+
+    Parameters
+    ----------
+    path
+        The pipeline file (or ``"<python>"`` for pipelines built in code).
+    message
+        What is wrong and what was expected.
+    step
+        The step (``"input"``, ``"output"`` or ``"steps[2] (jumps)"``), if any.
+    key
+        The offending key within the step, if any.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        message: str,
+        *,
+        step: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.step = step
+        self.key = key
+        parts = [self.path]
+        if step is not None:
+            parts.append(step)
+        if key is not None:
+            parts.append(f"key {key!r}")
+        super().__init__(f"{', '.join(parts)}: {message}")

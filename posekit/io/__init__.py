@@ -1,0 +1,1 @@
+"""Readers and writers of pose and motion-capture files, one module per format."""

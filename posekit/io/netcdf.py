@@ -1,0 +1,78 @@
+"""netCDF reader and writer: posekit's native format, also movement's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import attrs
+
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry
+from posekit.sequence import PoseSequence
+
+_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"\x89HDF\r\n\x1a\n")
+
+
+@attrs.frozen
+class NetcdfReader:
+    """Read a posekit or movement netCDF file.
+
+    Parameters
+    ----------
+    skeleton
+        Skeleton name to set when the file has none (movement files do not say).
+    fps
+        Frames per second to set when the file has none.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.nc"
+    >>> _ = PoseSequence.from_arrays(np.zeros((3, 2, 17, 1)), skeleton="coco_17").to_netcdf(path)
+    >>> NetcdfReader().read(path).n_frames
+    3
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = (".nc", ".nc4", ".h5")
+    skeleton: str | None = None
+    fps: float | None = None
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """True if the file starts with a netCDF or HDF5 signature."""
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        return head.startswith(_NETCDF_MAGIC)
+
+    def read(self, path: Path) -> PoseSequence:
+        """Read the file."""
+        sequence = PoseSequence.read_netcdf(path)
+        if self.skeleton is not None and sequence.skeleton is None:
+            sequence = sequence.with_attrs(skeleton=self.skeleton)
+        if self.fps is not None and sequence.fps is None:
+            sequence = sequence.with_attrs(fps=float(self.fps))
+        return sequence
+
+
+@attrs.frozen
+class NetcdfWriter:
+    """Write posekit's native netCDF file (readable by movement too)."""
+
+    suffix: ClassVar[str] = ".nc"
+
+    def write(self, sequence: PoseSequence, path: Path) -> None:
+        """Write atomically."""
+        sequence.to_netcdf(path)
+
+
+@hookimpl
+def posekit_register_readers(registry: Registry) -> None:
+    """Register the netCDF reader."""
+    registry.add_reader("netcdf", NetcdfReader)
+
+
+@hookimpl
+def posekit_register_writers(registry: Registry) -> None:
+    """Register the netCDF writer."""
+    registry.add_writer("netcdf", NetcdfWriter)

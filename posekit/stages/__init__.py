@@ -1,0 +1,1 @@
+"""Built-in pipeline stages: callables from PoseSequence to PoseSequence."""

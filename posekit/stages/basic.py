@@ -1,0 +1,107 @@
+"""Stages that reshape a sequence: ``remap``, ``select`` and ``confidence_filter``."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry
+from posekit.sequence import PoseSequence
+
+
+@attrs.frozen
+class Remap:
+    """Express the sequence in another skeleton's layout (``remap: {to: mpi_inf_3dhp_28}``).
+
+    Joints the source cannot give become missing (NaN); combined joints (midpoints)
+    take the minimum confidence of their sources.
+
+    Parameters
+    ----------
+    to
+        Target skeleton name.
+
+    Examples
+    --------
+    >>> seq = PoseSequence.from_arrays(np.ones((2, 2, 17, 1)), skeleton="coco_17")
+    >>> Remap(to="mpi_inf_3dhp_28")(seq).n_keypoints
+    28
+    """
+
+    to: str
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        return sequence.remap(self.to)
+
+
+@attrs.frozen
+class Select:
+    """Keep some individuals and a range of frames (``select: {individuals: [id_0]}``).
+
+    Parameters
+    ----------
+    individuals
+        Individual ids to keep; default all.
+    start, stop
+        Frame range ``[start, stop)``; default the whole sequence.
+
+    Examples
+    --------
+    >>> seq = PoseSequence.from_arrays(np.ones((9, 2, 17, 2)), skeleton="coco_17")
+    >>> out = Select(individuals=["id_1"], start=3)(seq)
+    >>> out.individuals, out.n_frames
+    (['id_1'], 6)
+    """
+
+    individuals: list[str] | None = None
+    start: int | None = None
+    stop: int | None = None
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        selected = sequence.select(
+            individuals=self.individuals, frames=slice(self.start, self.stop)
+        )
+        return selected.with_log("select", attrs.asdict(self))
+
+
+@attrs.frozen
+class ConfidenceFilter:
+    """Mark joints whose confidence is below a threshold as missing.
+
+    Their position becomes NaN; the confidence is kept so the reason stays visible.
+
+    Parameters
+    ----------
+    threshold
+        Joints with confidence strictly below it become missing.
+
+    Examples
+    --------
+    >>> conf = np.array([0.9, 0.1]).reshape(1, 2, 1)
+    >>> seq = PoseSequence.from_arrays(np.ones((1, 2, 2, 1)), conf, keypoints=["a", "b"])
+    >>> ConfidenceFilter(threshold=0.3)(seq).observed()[0, 0].tolist()
+    [True, False]
+    """
+
+    threshold: float = attrs.field(default=0.3)
+
+    @threshold.validator
+    def _check(self, attribute: attrs.Attribute, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {value}")
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        low = sequence.confidences() < self.threshold
+        position = np.where(low[..., None], np.nan, sequence.positions())
+        return sequence.replace(position=position).with_log(
+            "confidence_filter", attrs.asdict(self)
+        )
+
+
+@hookimpl
+def posekit_register_stages(registry: Registry) -> None:
+    """Register the reshaping stages."""
+    registry.add_stage("remap", Remap)
+    registry.add_stage("select", Select)
+    registry.add_stage("confidence_filter", ConfidenceFilter)

@@ -1,0 +1,1 @@
+"""posekit's built-in skeleton files (data only; nothing here is executed)."""
