@@ -48,3 +48,9 @@ def posekit_register_writers(registry: Registry) -> None:
 @hookspec
 def posekit_register_stages(registry: Registry) -> None:
     """Add stages with ``registry.add_stage(name, stage_class)``."""
+
+
+@hookspec
+def posekit_register_windowings(registry: Registry) -> None:
+    """Add window strategies (how a sequence is cut into windows and the results merged)
+    with ``registry.add_windowing(name, strategy_class)``."""

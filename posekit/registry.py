@@ -31,11 +31,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.builtin_skeletons",
     "posekit.io.netcdf",
     "posekit.stages.basic",
+    "posekit.windowing",
 )
 
 ENTRY_POINT_GROUP = "posekit"
 SKELETON_ENTRY_POINT_GROUP = "posekit.skeletons"
-_HOOKS = ("skeletons", "readers", "writers", "stages")
+_HOOKS = ("skeletons", "readers", "writers", "stages", "windowings")
 
 
 class UnknownNameError(PosekitError, KeyError):
@@ -82,6 +83,7 @@ class Registry:
     readers: dict[str, Entry] = attrs.field(factory=dict)
     writers: dict[str, Entry] = attrs.field(factory=dict)
     stages: dict[str, Entry] = attrs.field(factory=dict)
+    windowings: dict[str, Entry] = attrs.field(factory=dict)
     skeleton_files: dict[str, tuple[Traversable, str]] = attrs.field(factory=dict)
     failures: list[PluginFailure] = attrs.field(factory=list)
     origin: str = "posekit"
@@ -104,6 +106,10 @@ class Registry:
     def add_stage(self, name: str, cls: type) -> None:
         """Register a stage class (see :class:`posekit.protocols.Stage`)."""
         self.stages[name] = Entry(name, "stage", cls, self.origin)
+
+    def add_windowing(self, name: str, cls: type) -> None:
+        """Register a window strategy (see :class:`posekit.windowing.WindowStrategy`)."""
+        self.windowings[name] = Entry(name, "windowing", cls, self.origin)
 
     def skeleton(self, name: str) -> Skeleton:
         """Load (once) and return a registered skeleton.
