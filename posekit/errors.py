@@ -114,3 +114,30 @@ class PipelineError(PosekitError):
         if key is not None:
             parts.append(f"key {key!r}")
         super().__init__(f"{', '.join(parts)}: {message}")
+
+
+class InvalidPipelineError(PipelineError):
+    """Every problem found in a pipeline, raised together before any work starts.
+
+    Parameters
+    ----------
+    errors
+        One :class:`PipelineError` per problem (at least one); the message lists them.
+
+    Examples
+    --------
+    >>> err = InvalidPipelineError([PipelineError("p.yaml", "unknown stage", step="steps[1]")])
+    >>> print(err)
+    p.yaml: 1 problem
+      p.yaml, steps[1]: unknown stage
+    """
+
+    def __init__(self, errors: list[PipelineError]) -> None:
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        self.path, self.step, self.key = first.path, None, None
+        count = len(self.errors)
+        lines = "\n".join(f"  {error}" for error in self.errors)
+        PosekitError.__init__(
+            self, f"{first.path}: {count} problem{'s' if count > 1 else ''}\n{lines}"
+        )

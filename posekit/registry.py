@@ -31,6 +31,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.builtin_skeletons",
     "posekit.io.netcdf",
     "posekit.stages.basic",
+    "posekit.stages.align",
     "posekit.windowing",
 )
 

@@ -1,0 +1,624 @@
+"""Pipelines: read pose files, run stages on each, write the results.
+
+A pipeline file (YAML, read with ``yaml.safe_load``)::
+
+    input:  {reader: netcdf, path: data/*.nc, fps: 30}
+    steps:
+      - remap: {to: mpi_inf_3dhp_28}
+      - confidence_filter: {threshold: 0.3}
+    output: {writer: netcdf, path: out/{stem}.nc}
+
+- ``input.path`` is a glob pattern; ``reader`` is optional (chosen by the file's suffix,
+  then by the readers' content check); every other key of ``input`` is a parameter of
+  the reader.
+- a step is a one-key mapping ``name: {parameters}``, or a bare name;
+- ``output.path`` may hold ``{stem}`` (the input file's name without suffix) and
+  ``{individual}`` (one file per individual); ``writer`` is optional (chosen by the
+  suffix); every other key of ``output`` is a parameter of the writer.
+
+Relative paths, in ``input``/``output`` and in parameters typed ``Path``, resolve against
+the pipeline file's folder. The whole pipeline is checked before any work starts, and
+every problem is reported at once (:class:`~posekit.errors.InvalidPipelineError`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import glob
+import os
+import string
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from posekit.errors import InvalidPipelineError, PipelineError, PoseFileError
+from posekit.io.choose import choose_reader, choose_writer
+from posekit.overrides import apply_overrides
+from posekit.parameters import build
+from posekit.registry import Registry, UnknownNameError, get_registry
+from posekit.sequence import PoseSequence
+
+StageLike = Callable[[PoseSequence], PoseSequence]
+"""A stage object, or any callable from PoseSequence to PoseSequence."""
+
+_SECTIONS = ("input", "steps", "output")
+_PLACEHOLDERS = ("stem", "individual")
+
+
+@attrs.frozen
+class Input:
+    """Where a pipeline reads.
+
+    Parameters
+    ----------
+    path
+        A glob pattern (``data/*.nc``); relative to the working folder.
+    reader
+        A registered reader name; None chooses one per file.
+    parameters
+        The reader's parameters.
+
+    Examples
+    --------
+    >>> Input("data/*.nc", parameters={"fps": 30})
+    Input(path='data/*.nc', reader=None, parameters={'fps': 30})
+    """
+
+    path: str
+    reader: str | None = None
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Output:
+    """Where a pipeline writes.
+
+    Parameters
+    ----------
+    path
+        The output path; ``{stem}`` is the input file's stem, ``{individual}`` writes
+        one file per individual.
+    writer
+        A registered writer name; None chooses it by the path's suffix.
+    parameters
+        The writer's parameters.
+
+    Examples
+    --------
+    >>> Output("out/{stem}.nc").writer is None
+    True
+    """
+
+    path: str
+    writer: str | None = None
+    parameters: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class FileResult:
+    """What happened to one input file.
+
+    Parameters
+    ----------
+    input
+        The input file.
+    outputs
+        The files written.
+    error
+        Why it failed (where, then the error), or None if it succeeded.
+    timings
+        Seconds spent reading, in each step (by step label) and writing.
+    """
+
+    input: Path
+    outputs: tuple[Path, ...]
+    error: str | None
+    timings: Mapping[str, float]
+
+    @property
+    def ok(self) -> bool:
+        """True if the file went through every step and was written."""
+        return self.error is None
+
+    @property
+    def seconds(self) -> float:
+        """Total seconds spent on the file."""
+        return sum(self.timings.values())
+
+
+@attrs.frozen
+class RunReport:
+    """What a :meth:`Pipeline.run` did, file by file.
+
+    Examples
+    --------
+    >>> RunReport(files=(), seconds=0.0).summary()
+    '0 files: 0 done, 0 failed in 0.0 s'
+    """
+
+    files: tuple[FileResult, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True if every file succeeded."""
+        return all(result.ok for result in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """The files that failed."""
+        return [result for result in self.files if not result.ok]
+
+    def summary(self) -> str:
+        """One line: counts of files done and failed, and the time taken."""
+        count, failed = len(self.files), len(self.failed)
+        return (
+            f"{count} file{'' if count == 1 else 's'}: {count - failed} done, "
+            f"{failed} failed in {self.seconds:.1f} s"
+        )
+
+
+@attrs.frozen
+class _Job:
+    path: Path
+    reader: Any
+
+
+@attrs.frozen
+class Pipeline:
+    """Stages applied in order, and optionally where to read and write.
+
+    A pipeline is itself a stage: calling it on a PoseSequence runs the steps.
+    :meth:`run` processes every input file and writes the outputs.
+
+    Parameters
+    ----------
+    steps
+        Stage objects (or any callables from PoseSequence to PoseSequence).
+    input, output
+        Where :meth:`run` reads and writes; not needed to call the pipeline.
+    source
+        The pipeline file, named in error messages (``"<python>"`` if built in code).
+    base
+        Folder against which relative paths resolve (input, output, and parameters
+        typed ``Path``); default the working folder at construction.
+    labels
+        A label per step for messages and timings; default ``steps[N] (name)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from posekit.stages.basic import ConfidenceFilter, Remap
+    >>> pipeline = Pipeline(steps=[ConfidenceFilter(threshold=0.5), Remap(to="mpi_inf_3dhp_28")])
+    >>> seq = PoseSequence.from_arrays(np.ones((4, 2, 17, 1)), skeleton="coco_17")
+    >>> pipeline(seq).n_keypoints
+    28
+    """
+
+    steps: tuple[StageLike, ...] = attrs.field(factory=tuple, converter=tuple)
+    input: Input | None = None
+    output: Output | None = None
+    source: str = "<python>"
+    base: Path = attrs.field(factory=Path.cwd, converter=lambda p: Path(p).resolve())
+    labels: tuple[str, ...] = attrs.field(converter=tuple)
+
+    @labels.default
+    def _default_labels(self) -> tuple[str, ...]:
+        return tuple(f"steps[{i}] ({_stage_name(s)})" for i, s in enumerate(self.steps, 1))
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        """Run every step on a sequence."""
+        for step in self.steps:
+            sequence = step(sequence)
+        return sequence
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def from_yaml(
+        cls, path: str | Path, overrides: Mapping[str, Any] | None = None
+    ) -> Pipeline:
+        """Read and check a pipeline file.
+
+        Parameters
+        ----------
+        path
+            The YAML file; relative paths in it resolve against its folder.
+        overrides
+            Values to set before checking, as ``--set`` gives them:
+            ``{"steps[1].remap.to": "coco_17", "input.path": "x.nc"}`` (steps are
+            numbered from 1; see :mod:`posekit.overrides`).
+
+        Raises
+        ------
+        InvalidPipelineError
+            With every problem found, each naming the file, the step and the key.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "p.yaml").write_text("steps: [{remap: {to: coco_17}}]")
+        >>> Pipeline.from_yaml(folder / "p.yaml").labels
+        ('steps[1] (remap)',)
+        """
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise InvalidPipelineError([PipelineError(path, f"cannot read: {err.strerror}")])
+        except yaml.YAMLError as err:
+            raise InvalidPipelineError([PipelineError(path, f"not valid YAML: {err}")])
+        return cls.from_dict(
+            data, source=str(path), base=path.resolve().parent, overrides=overrides
+        )
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Any,
+        *,
+        source: str = "<python>",
+        base: Path | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        registry: Registry | None = None,
+    ) -> Pipeline:
+        """Build and check a pipeline from its parsed YAML form.
+
+        ``input`` and ``output`` may be left out (then only calling the pipeline
+        works, not :meth:`run`). When they are given, the input files must exist,
+        have a reader and not be overwritten, and the output folder must be writable.
+
+        Parameters
+        ----------
+        data
+            ``{"input": ..., "steps": [...], "output": ...}``.
+        source
+            Named in error messages.
+        base
+            Folder for relative paths; default the working folder.
+        overrides
+            As in :meth:`from_yaml`.
+        registry
+            Where names resolve; default the shared registry.
+
+        Raises
+        ------
+        InvalidPipelineError
+            With every problem found.
+
+        Examples
+        --------
+        >>> Pipeline.from_dict({"steps": ["remap"]})
+        Traceback (most recent call last):
+        ...
+        posekit.errors.InvalidPipelineError: <python>: 1 problem
+          <python>, steps[1] (remap), key 'to': missing required parameter (str)
+        """
+        registry = registry or get_registry()
+        base = (base or Path.cwd()).resolve()
+        errors: list[PipelineError] = []
+        if not isinstance(data, dict):
+            raise InvalidPipelineError(
+                [PipelineError(source, "expected a mapping with keys input, steps, output")]
+            )
+        if overrides:
+            data, override_errors = apply_overrides(data, overrides, source)
+            errors += override_errors
+        for key in data:
+            if key not in _SECTIONS:
+                errors.append(PipelineError(source, _unknown_key(key, _SECTIONS), key=key))
+        steps, labels = _parse_steps(data.get("steps", []), source, base, registry, errors)
+        sections = {
+            name: _parse_section(data, name, source, errors) for name in ("input", "output")
+        }
+        pipeline = cls(
+            steps=steps,
+            input=sections["input"],
+            output=sections["output"],
+            source=source,
+            base=base,
+            labels=labels,
+        )
+        jobs: list[_Job] = []
+        if pipeline.input is not None:
+            jobs = pipeline._input_jobs(registry, errors)
+        if pipeline.output is not None:
+            pipeline._writer(registry, errors)
+            pipeline._check_outputs(jobs, errors)
+        if errors:
+            raise InvalidPipelineError(errors)
+        return pipeline
+
+    # -- running --------------------------------------------------------------------
+    def run(self, *, progress: bool = True, registry: Registry | None = None) -> RunReport:
+        """Process every input file; a file that fails is reported and the rest go on.
+
+        The input, the reader and writer parameters and the output paths are checked
+        first (:class:`~posekit.errors.InvalidPipelineError` before any work).
+
+        Parameters
+        ----------
+        progress
+            Show a progress bar over files (only when there is more than one).
+        registry
+            Where reader and writer names resolve; default the shared registry.
+
+        Returns
+        -------
+        RunReport
+            Per-file status, outputs and timings.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> from posekit.stages.basic import Remap
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> seq = PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), skeleton="coco_17")
+        >>> _ = seq.to_netcdf(folder / "a.nc")
+        >>> pipeline = Pipeline(
+        ...     steps=[Remap(to="mpi_inf_3dhp_28")],
+        ...     input=Input(str(folder / "*.nc")),
+        ...     output=Output(str(folder / "out" / "{stem}.nc")),
+        ... )
+        >>> pipeline.run().summary().startswith("1 file: 1 done, 0 failed")
+        True
+        """
+        registry = registry or get_registry()
+        errors: list[PipelineError] = []
+        if self.input is None:
+            errors.append(PipelineError(self.source, "no input to run on", step="input"))
+        if self.output is None:
+            errors.append(PipelineError(self.source, "no output to write", step="output"))
+        jobs = self._input_jobs(registry, errors) if self.input else []
+        writer = self._writer(registry, errors) if self.output else None
+        if self.output is not None:
+            self._check_outputs(jobs, errors)
+        if errors:
+            raise InvalidPipelineError(errors)
+        from tqdm import tqdm
+
+        started = time.perf_counter()
+        results = [
+            self._run_one(job, writer)
+            for job in tqdm(jobs, disable=not progress or len(jobs) < 2, unit="file")
+        ]
+        return RunReport(tuple(results), time.perf_counter() - started)
+
+    def _run_one(self, job: _Job, writer: Any) -> FileResult:
+        """Read, transform and write one file; any error is caught and recorded."""
+        assert self.output is not None
+        timings: dict[str, float] = {}
+        outputs: list[Path] = []
+        where = "read"
+        try:
+            clock = time.perf_counter()
+            sequence = job.reader.read(job.path)
+            timings[where] = time.perf_counter() - clock
+            for where, step in zip(self.labels, self.steps, strict=True):
+                clock = time.perf_counter()
+                sequence = step(sequence)
+                timings[where] = time.perf_counter() - clock
+            where = "write"
+            clock = time.perf_counter()
+            for individual, part in _parts(sequence, self.output.path):
+                target = _output_path(self._template(), job.path, individual)
+                writer.write(part, target)
+                outputs.append(target)
+            timings[where] = time.perf_counter() - clock
+        except Exception as err:  # one bad file must not stop the others
+            return FileResult(job.path, tuple(outputs), f"{where}: {err}", timings)
+        return FileResult(job.path, tuple(outputs), None, timings)
+
+    # -- checks ---------------------------------------------------------------------
+    def _template(self) -> str:
+        """The output path template, absolute."""
+        assert self.output is not None
+        return str(self.base / Path(self.output.path).expanduser())
+
+    def _input_jobs(self, registry: Registry, errors: list[PipelineError]) -> list[_Job]:
+        """The files to read, each with its reader; problems go to ``errors``."""
+        assert self.input is not None
+        pattern = str(self.base / Path(self.input.path).expanduser())
+        paths = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not paths:
+            errors.append(
+                PipelineError(self.source, f"no file matches {pattern}", step="input", key="path")
+            )
+        readers: dict[str, Any] = {}
+        jobs: list[_Job] = []
+        for path in paths:
+            try:
+                entry = (
+                    registry.entry("reader", self.input.reader)
+                    if self.input.reader is not None
+                    else choose_reader(path, registry)
+                )
+            except (UnknownNameError, PoseFileError) as err:
+                errors.append(PipelineError(self.source, str(err), step="input", key="reader"))
+                if self.input.reader is not None:
+                    break
+                continue
+            if entry.name not in readers:
+                readers[entry.name], problems = build(entry.cls, self.input.parameters, self.base)
+                for problem in problems:
+                    errors.append(
+                        PipelineError(
+                            self.source,
+                            f"{problem.message} (reader {entry.name!r})",
+                            step="input",
+                            key=problem.key,
+                        )
+                    )
+            if readers[entry.name] is not None:
+                jobs.append(_Job(path, readers[entry.name]))
+        return jobs
+
+    def _writer(self, registry: Registry, errors: list[PipelineError]) -> Any:
+        """The writer object, or None with the problems added to ``errors``."""
+        assert self.output is not None
+        try:
+            entry = (
+                registry.entry("writer", self.output.writer)
+                if self.output.writer is not None
+                else choose_writer(self.output.path, registry)
+            )
+        except (UnknownNameError, PoseFileError) as err:
+            errors.append(PipelineError(self.source, str(err), step="output", key="writer"))
+            return None
+        writer, problems = build(entry.cls, self.output.parameters, self.base)
+        for problem in problems:
+            errors.append(
+                PipelineError(self.source, problem.message, step="output", key=problem.key)
+            )
+        return writer
+
+    def _check_outputs(self, jobs: list[_Job], errors: list[PipelineError]) -> None:
+        """Placeholders known, no two inputs writing one file, no input overwritten, and
+        the output folders creatable and writable."""
+        assert self.output is not None
+        template = self._template()
+
+        def fail(message: str) -> None:
+            errors.append(PipelineError(self.source, message, step="output", key="path"))
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        unknown = fields - set(_PLACEHOLDERS)
+        if unknown:
+            fail(f"unknown placeholders {sorted(unknown)}; use {{stem}} and {{individual}}")
+            return
+        inputs = {job.path.resolve() for job in jobs}
+        written: dict[Path, Path] = {}
+        for job in jobs:
+            target = _output_path(template, job.path, "*").resolve()
+            if target in written:
+                fail(
+                    f"{written[target]} and {job.path} would both write {target}; "
+                    "put {stem} in the output path"
+                )
+                return
+            written[target] = job.path
+            clobbered = [p for p in inputs if fnmatch.fnmatchcase(str(p), str(target))]
+            if clobbered:
+                fail(f"the output {target} would overwrite the input {clobbered[0]}")
+                return
+            problem = _unwritable(target.parent)
+            if problem is not None:
+                fail(problem)
+                return
+
+
+# -- helpers ------------------------------------------------------------------------
+def _unknown_key(key: Any, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key{hint} (known: {', '.join(known)})"
+
+
+def _stage_name(step: StageLike) -> str:
+    """The registered name of a stage object's class, else the class or function name."""
+    for entry in get_registry().stages.values():
+        if type(step) is entry.cls:
+            return entry.name
+    return getattr(step, "__name__", type(step).__name__)
+
+
+def _parse_steps(
+    items: Any, source: str, base: Path, registry: Registry, errors: list[PipelineError]
+) -> tuple[list[StageLike], list[str]]:
+    """Stage objects and labels from the ``steps`` list; problems go to ``errors``."""
+    if not isinstance(items, list):
+        errors.append(PipelineError(source, "expected a list of steps", key="steps"))
+        return [], []
+    steps: list[StageLike] = []
+    labels: list[str] = []
+    for number, item in enumerate(items, 1):
+        if isinstance(item, str):
+            item = {item: None}
+        if not (isinstance(item, dict) and len(item) == 1):
+            errors.append(
+                PipelineError(
+                    source,
+                    f"expected 'name: {{parameters}}' or a bare name, got {item!r}",
+                    step=f"steps[{number}]",
+                )
+            )
+            continue
+        [(name, parameters)] = item.items()
+        label = f"steps[{number}] ({name})"
+        if parameters is None:
+            parameters = {}
+        if not isinstance(parameters, dict):
+            errors.append(
+                PipelineError(
+                    source, f"expected a mapping of parameters, got {parameters!r}", step=label
+                )
+            )
+            continue
+        try:
+            entry = registry.entry("stage", str(name))
+        except UnknownNameError as err:
+            errors.append(PipelineError(source, str(err), step=label, key=str(name)))
+            continue
+        stage, problems = build(entry.cls, parameters, base)
+        for problem in problems:
+            errors.append(PipelineError(source, problem.message, step=label, key=problem.key))
+        if stage is not None:
+            steps.append(stage)
+            labels.append(label)
+    return steps, labels
+
+
+def _parse_section(
+    data: dict[str, Any], name: str, source: str, errors: list[PipelineError]
+) -> Any:
+    """``Input`` or ``Output`` from its mapping; None if absent or (with problems in
+    ``errors``) malformed."""
+    section = data.get(name)
+    kind = "reader" if name == "input" else "writer"
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        errors.append(PipelineError(source, f"expected a mapping, got {section!r}", step=name))
+        return None
+    parameters = {k: v for k, v in section.items() if k not in ("path", kind)}
+    path, plugin = section.get("path"), section.get(kind)
+    ok = True
+    if not isinstance(path, str) or not path:
+        errors.append(PipelineError(source, "expected a path (a string)", step=name, key="path"))
+        ok = False
+    if plugin is not None and not isinstance(plugin, str):
+        errors.append(PipelineError(source, f"expected a {kind} name", step=name, key=kind))
+        ok = False
+    if not ok:
+        return None
+    cls = Input if name == "input" else Output
+    return cls(path, plugin, parameters)
+
+
+def _output_path(template: str, input_path: Path, individual: str | None) -> Path:
+    """The output path for one input (and individual)."""
+    return Path(template.format(stem=input_path.stem, individual=individual))
+
+
+def _parts(sequence: PoseSequence, template: str) -> list[tuple[str | None, PoseSequence]]:
+    """The whole sequence, or one sequence per individual if the template says so."""
+    if "{individual}" not in template:
+        return [(None, sequence)]
+    return [(ind, sequence.select(individuals=[ind])) for ind in sequence.individuals]
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why files cannot be created in ``folder`` (or its yet missing parents), or None."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot create the output folder {folder}: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"the output folder {existing} is not writable"
+    return None
