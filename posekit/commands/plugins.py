@@ -25,13 +25,14 @@ def plugins() -> None:
         and table
         and all(isinstance(entry, Entry) for entry in table.values())
     }
+    entries = [entry for table in tables.values() for entry in table.values()]
+    width = max((len(name) for name in [*registry.skeleton_files, *(e.name for e in entries)]), default=0)
+    origin_width = max((len(entry.origin) for entry in entries), default=0)
     for kind, table in tables.items():
         typer.echo(f"{kind}:")
-        width = max(map(len, table))
         for entry in table.values():
-            typer.echo(f"  {entry.name:<{width}}  {entry.origin:<12}  {entry.summary}")
+            typer.echo(f"  {entry.name:<{width}}  {entry.origin:<{origin_width}}  {entry.summary}")
     typer.echo("skeletons:")
-    width = max(map(len, registry.skeleton_files), default=0)
     for name, (_, origin) in registry.skeleton_files.items():
         typer.echo(f"  {name:<{width}}  {origin}")
     if registry.failures:

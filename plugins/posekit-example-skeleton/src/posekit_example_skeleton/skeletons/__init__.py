@@ -1,0 +1,1 @@
+"""Skeleton files (data only): posekit reads the ``*.toml`` files of this folder."""
