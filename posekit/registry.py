@@ -30,6 +30,8 @@ from posekit.skeleton import Skeleton, load_skeleton
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.builtin_skeletons",
     "posekit.io.netcdf",
+    "posekit.io.asf_amc",
+    "posekit.io.bvh",
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.windowing",

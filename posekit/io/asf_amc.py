@@ -32,11 +32,15 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
 from posekit.errors import PoseFileError
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry, get_skeleton
+from posekit.sequence import PoseSequence
 
 #: Metres in an inch: the length unit of a VICON ASF before its ``:units length`` factor.
 INCH = 0.0254
@@ -858,3 +862,121 @@ def _convert_angles(
         rotational = np.array([d[0] == "r" for d in orders[name]], dtype=bool)
         out[name] = np.where(rotational, values * factor, values)
     return out
+
+
+# -- posekit reader ---------------------------------------------------------------------
+# (The registered ``asf_amc`` reader: a PoseSequence of the file's own skeleton.)
+
+#: Skeleton name of CMU's ASF bones (``skeletons/cmu_31.toml``).
+CMU_SKELETON = "cmu_31"
+
+
+def motion_to_sequence(
+    motion: MotionCapture, *, skeleton: str | None, source_software: str
+) -> PoseSequence:
+    """A 3D PoseSequence (one individual) of a :class:`MotionCapture`.
+
+    When ``skeleton`` is given and the motion has exactly its joints (in any order),
+    the joints are put in the skeleton's order and the ``skeleton`` attr is set;
+    otherwise the motion's own joint names are kept and ``skeleton`` is None.
+    """
+    names, positions = list(motion.joint_names), motion.positions
+    if skeleton is not None:
+        expected = list(get_skeleton(skeleton).joint_names)
+        if sorted(names) == sorted(expected):
+            order = [names.index(j) for j in expected]
+            names, positions = expected, positions[:, order]
+        else:
+            skeleton = None
+    return PoseSequence.from_arrays(
+        positions.transpose(0, 2, 1)[..., None],
+        skeleton=skeleton,
+        keypoints=names,
+        fps=motion.fps,
+        source_software=source_software,
+        source_file=motion.source_file,
+    )
+
+
+def _head_lines(path: Path, count: int = 50) -> list[str]:
+    """The first non-empty, non-comment lines of a (possibly gzip) text file, cheaply."""
+    try:
+        with open(path, "rb") as handle:
+            opener = gzip.open if handle.read(2) == b"\x1f\x8b" else open
+        with opener(path, "rt", encoding="latin-1") as handle:
+            lines = []
+            for raw in handle:
+                line = _strip(raw)
+                if line:
+                    lines.append(line)
+                if len(lines) >= count:
+                    break
+            return lines
+    except (OSError, EOFError, zlib.error):
+        return []
+
+
+@attrs.frozen
+class AsfAmcReader:
+    """Read an Acclaim AMC motion with its ASF skeleton as 3D joint positions (metres).
+
+    The result has one joint per ASF bone end plus ``root``; with CMU's skeleton its
+    ``skeleton`` attr is ``cmu_31`` (remap it to ``mpi_inf_3dhp_28``), otherwise None.
+
+    Parameters
+    ----------
+    asf
+        The ASF file; default ``<subject>.asf`` beside the AMC (see :func:`find_asf`).
+    fps
+        Frame rate (AMC files do not record it); CMU's nominal 120 by default.
+    drop_incomplete_last_frame
+        Keep the complete frames of a file cut off in its last frame instead of
+        raising (see :func:`read_amc`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "01.asf").write_text(
+    ...     ":units\\n length 0.45\\n:bonedata\\n begin\\n name femur\\n direction 0 -1 0\\n"
+    ...     " length 9\\n axis 0 0 0 XYZ\\n dof rx\\n end\\n:hierarchy\\n begin\\n root femur\\n end\\n"
+    ... )
+    >>> _ = (folder / "01_01.amc").write_text(
+    ...     ":FULLY-SPECIFIED\\n:DEGREES\\n1\\nroot 0 18 0 0 0 0\\nfemur 0\\n"
+    ... )
+    >>> seq = AsfAmcReader().read(folder / "01_01.amc")
+    >>> seq.keypoints, seq.n_space, seq.fps, seq.skeleton
+    (['root', 'femur'], 3, 120.0, None)
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = (".amc", ".amc.gz")
+    asf: str | None = None
+    fps: float = 120.0
+    drop_incomplete_last_frame: bool = False
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """True if the file (plain or gzip) starts like an AMC motion: ``:`` keywords
+        such as ``:FULLY-SPECIFIED`` / ``:DEGREES``, then a frame number."""
+        for line in _head_lines(path):
+            if line.startswith(":"):
+                if line.split()[0].upper() in (":FULLY-SPECIFIED", ":DEGREES", ":RADIANS"):
+                    return True
+                continue
+            return line.isdecimal()
+        return False
+
+    def read(self, path: Path) -> PoseSequence:
+        """Read the motion; raises :class:`~posekit.errors.PoseFileError` if malformed."""
+        motion = read_amc(
+            path, self.asf, fps=self.fps, drop_incomplete_last_frame=self.drop_incomplete_last_frame
+        )
+        return motion_to_sequence(
+            motion, skeleton=CMU_SKELETON, source_software="Acclaim ASF/AMC"
+        )
+
+
+@hookimpl
+def posekit_register_readers(registry: Registry) -> None:
+    """Register the ASF/AMC reader."""
+    registry.add_reader("asf_amc", AsfAmcReader)

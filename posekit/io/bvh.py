@@ -18,15 +18,21 @@ named for that bone (ASF ``lfemur`` ends at BVH ``LeftLeg``, ``ltoes`` at
 
 from __future__ import annotations
 
+import gzip
 import math
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
 from posekit.errors import PoseFileError
+from posekit.hookspecs import hookimpl
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
+from posekit.registry import Registry, get_skeleton
+from posekit.sequence import PoseSequence
 
 #: Metres per unit of CMU's BVH files (the ASF unit: inches / 0.45).
 CMU_BVH_SCALE = INCH / 0.45
@@ -324,3 +330,120 @@ def _forward_kinematics(joints: Sequence[_Joint], values: np.ndarray) -> np.ndar
         else:
             rotations.append(parent_rotation)
     return positions
+
+
+# -- posekit reader ---------------------------------------------------------------------
+
+#: Where each joint of ``cmu_31`` (the end of an ASF bone) is in CMU's BVH conversion:
+#: the BVH joint *below* the one named for the bone (see the module notes); the ASF
+#: ``thorax`` and wrist bones have zero length there, so their ends coincide with the
+#: starts of the neck and the finger bases.
+CMU_BVH_JOINTS: dict[str, str] = {
+    "root": "Hips",
+    **{
+        f"{s}{bone}": f"{side}{joint}"
+        for s, side in (("l", "Left"), ("r", "Right"))
+        for bone, joint in (
+            ("hipjoint", "UpLeg"),
+            ("femur", "Leg"),
+            ("tibia", "Foot"),
+            ("foot", "ToeBase"),
+            ("toes", "ToeBase_end"),
+            ("clavicle", "Arm"),
+            ("humerus", "ForeArm"),
+            ("radius", "Hand"),
+            ("wrist", "FingerBase"),
+            ("hand", "HandIndex1"),
+            ("fingers", "HandIndex1_end"),
+        )
+    },
+    "lthumb": "LThumb_end",
+    "rthumb": "RThumb_end",
+    "lowerback": "Spine",
+    "upperback": "Spine1",
+    "thorax": "Neck",
+    "lowerneck": "Neck1",
+    "upperneck": "Head",
+    "head": "Head_end",
+}
+
+
+@attrs.frozen
+class BvhReader:
+    """Read a BVH motion as 3D joint positions (metres).
+
+    A file with the joints of CMU's BVH conversion (``Hips``, ``LHipJoint``,
+    ``LeftUpLeg``, …) is renamed to the ``cmu_31`` skeleton as :data:`CMU_BVH_JOINTS`
+    says (its ``skeleton`` attr is then ``cmu_31``: remap it to ``mpi_inf_3dhp_28``);
+    any other file keeps its own joints (End Sites as ``<parent>_end``) and has no
+    skeleton.
+
+    Parameters
+    ----------
+    scale
+        Metres per file unit (BVH does not say). Default: ``CMU_BVH_SCALE`` for CMU's
+        conversion, else 0.01 (centimetres, the usual unit of BVH exports).
+    first_frame
+        Frames before it are dropped (CMU's conversion starts with an added T-pose:
+        pass 1).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.bvh"
+    >>> _ = path.write_text(
+    ...     "HIERARCHY\\nROOT Hips\\n{\\n OFFSET 0 0 0\\n"
+    ...     " CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\\n"
+    ...     " End Site\\n {\\n  OFFSET 0 -50 0\\n }\\n}\\n"
+    ...     "MOTION\\nFrames: 2\\nFrame Time: 0.0333333\\n0 90 0 0 0 0\\n0 90 0 0 90 0\\n"
+    ... )
+    >>> seq = BvhReader().read(path)
+    >>> seq.keypoints, seq.n_frames, round(seq.fps, 3), seq.skeleton
+    (['Hips', 'Hips_end'], 2, 30.0, None)
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = (".bvh", ".bvh.gz")
+    scale: float | None = None
+    first_frame: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """True if the first non-empty line is ``HIERARCHY``."""
+        try:
+            with open(path, "rb") as handle:
+                opener = gzip.open if handle.read(2) == b"\x1f\x8b" else open
+            with opener(path, "rt", encoding="latin-1") as handle:
+                for line in handle:
+                    if line.strip():
+                        return line.strip().upper() == "HIERARCHY"
+        except (OSError, EOFError, zlib.error):
+            return False
+        return False
+
+    def read(self, path: Path) -> PoseSequence:
+        """Read the motion; raises :class:`~posekit.errors.PoseFileError` if malformed."""
+        path = Path(path)
+        # The scale must be known before reading; the joint names are in the header.
+        motion = read_bvh(path, scale=1.0)
+        is_cmu = set(CMU_BVH_JOINTS.values()) <= set(motion.joint_names)
+        scale = self.scale if self.scale is not None else (CMU_BVH_SCALE if is_cmu else 0.01)
+        positions = motion.positions[self.first_frame :] * scale
+        names, skeleton = list(motion.joint_names), None
+        if is_cmu:
+            names = list(get_skeleton("cmu_31").joint_names)
+            positions = positions[:, [motion.joint_index(CMU_BVH_JOINTS[j]) for j in names]]
+            skeleton = "cmu_31"
+        return PoseSequence.from_arrays(
+            positions.transpose(0, 2, 1)[..., None],
+            skeleton=skeleton,
+            keypoints=names,
+            fps=motion.fps,
+            source_software="BVH",
+            source_file=str(path),
+        )
+
+
+@hookimpl
+def posekit_register_readers(registry: Registry) -> None:
+    """Register the BVH reader."""
+    registry.add_reader("bvh", BvhReader)
