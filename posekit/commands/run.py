@@ -29,7 +29,7 @@ def run(
 
     \b
     Example:
-      posekit run pipeline.yaml --set 'input.path=clips/*.nc' --set steps[1].remap.to=coco_17
+      posekit run pipeline.yaml --set 'input.path=clips/*.nc' --set 'steps[1].remap.to=coco_17'
     """
     from posekit.errors import InvalidPipelineError
     from posekit.overrides import parse_assignment
