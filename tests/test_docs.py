@@ -98,3 +98,23 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     out = PoseSequence.read_netcdf(folder / "out" / "walk.nc")
     assert out.skeleton == "mpi_inf_3dhp_28" and out.individuals == ["walker_1", "walker_2"]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "posekit",
+        "posekit.cli",
+        "posekit.io.choose",
+        "posekit.overrides",
+        "posekit.parameters",
+        "posekit.pipeline",
+        "posekit.stages.align",
+    ],
+)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
