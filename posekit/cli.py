@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import typer
 
-from posekit.commands import info, plugins, run, skeletons
+from posekit.commands import evaluate, info, plugins, run, skeletons
 
-COMMANDS = (run.run, plugins.plugins, skeletons.skeletons, info.info)
+COMMANDS = (run.run, plugins.plugins, skeletons.skeletons, info.info, evaluate.evaluate)
 
 app = typer.Typer(
     name="posekit",

@@ -35,6 +35,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.windowing",
+    "posekit.stages.evaluate",
+    "posekit.baselines",
 )
 
 ENTRY_POINT_GROUP = "posekit"

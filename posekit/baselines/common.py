@@ -1,0 +1,379 @@
+"""What the baselines share: model files, gap filling, the stage shell and the
+Gaussian (ridge) regression for any set of observed joints.
+
+Coordinates of the 28-joint layout (``mpi_inf_3dhp_28``) are flattened point-major:
+coordinate ``2 * point + d`` is ``x`` (``d = 0``) or ``y`` (``d = 1``) of point
+``point``; a window of ``F`` frames has ``F * 28`` points, frame-major.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.sequence import PoseSequence
+
+SKELETON = "mpi_inf_3dhp_28"
+N_JOINTS = 28
+#: Folder (inside ``posekit/models/``) of the fitted baseline models.
+MODEL_FOLDER = "baselines"
+#: Default longest interior gap (frames) filled by linear interpolation before a model runs.
+FILL_GAPS = 30
+
+
+class ModelFileError(PosekitError):
+    """A baseline model file is missing, tampered with, or not what the stage expects."""
+
+
+# -- model files ---------------------------------------------------------------------
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sidecar_of(path: str | Path) -> Path:
+    """The JSON sidecar of a model file: ``ridge.npz`` -> ``ridge.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def save_model(
+    path: str | Path, method: str, arrays: Mapping[str, np.ndarray], info: Mapping[str, Any]
+) -> Path:
+    """Write a model as ``.npz`` plus a JSON sidecar holding its SHA-256.
+
+    Parameters
+    ----------
+    path
+        The ``.npz`` file to write (the sidecar goes beside it, ``.json``).
+    method
+        The baseline's name (checked when loading).
+    arrays
+        Numeric arrays only (no objects: the file is read without pickle).
+    info
+        Anything worth recording (hyper-parameters, data, validation scores).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.npz"
+    >>> _ = save_model(path, "demo", {"w": np.arange(3.0)}, {"alpha": 1.0})
+    >>> arrays, meta = load_model(path, "demo")
+    >>> arrays["w"].tolist(), meta["info"]["alpha"]
+    ([0.0, 1.0, 2.0], 1.0)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for name, value in arrays.items():
+        if np.asarray(value).dtype == object:
+            raise ValueError(f"array {name!r} has dtype object; model files hold numbers only")
+    handle, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    os.close(handle)
+    try:
+        np.savez_compressed(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    meta = {
+        "method": method,
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "bytes": path.stat().st_size,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "info": dict(info),
+    }
+    sidecar_of(path).write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def load_model(path: str | Path, method: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a model written by :func:`save_model`, after checking its SHA-256.
+
+    Raises
+    ------
+    ModelFileError
+        If the file or its sidecar is missing, the hash differs (the file was changed
+        or corrupted), the sidecar names another method, or the file holds objects.
+    """
+    path = Path(path)
+    sidecar = sidecar_of(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file (fit it with python -m training.fit_baselines)")
+    if not sidecar.is_file():
+        raise ModelFileError(f"{path}: its sidecar {sidecar.name} (with the SHA-256) is missing")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{sidecar}: not valid JSON: {err}") from None
+    if meta.get("method") != method:
+        raise ModelFileError(f"{path}: a {meta.get('method')!r} model, expected {method!r}")
+    actual = sha256_of(path)
+    if actual != meta.get("sha256"):
+        raise ModelFileError(
+            f"{path}: SHA-256 {actual} differs from {meta.get('sha256')} in {sidecar.name}; "
+            "the file was changed or corrupted, refusing to load it"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except ValueError as err:
+        raise ModelFileError(f"{path}: cannot read without pickle: {err}") from None
+    return arrays, meta
+
+
+def default_model_path(method: str) -> Path:
+    """The shipped model file of a baseline: ``posekit/models/baselines/<method>.npz``."""
+    return Path(__file__).resolve().parents[1] / "models" / MODEL_FOLDER / f"{method}.npz"
+
+
+# -- gaps ----------------------------------------------------------------------------
+def fill_gaps_linear(
+    position: np.ndarray, observed: np.ndarray, max_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill interior gaps of at most ``max_gap`` frames by linear interpolation.
+
+    Parameters
+    ----------
+    position
+        ``(T, J, D)``.
+    observed
+        ``(T, J)`` bool.
+    max_gap
+        Longest gap filled; 0 fills nothing. Gaps at either end are never filled.
+
+    Returns
+    -------
+    position, filled
+        The filled positions and a ``(T, J)`` mask of the filled entries.
+
+    Examples
+    --------
+    >>> pos = np.array([0.0, np.nan, np.nan, 3.0, np.nan]).reshape(5, 1, 1)
+    >>> out, filled = fill_gaps_linear(pos, np.isfinite(pos[..., 0]), max_gap=2)
+    >>> out[:, 0, 0].tolist(), filled[:, 0].tolist()
+    ([0.0, 1.0, 2.0, 3.0, nan], [False, True, True, False, False])
+    """
+    position = position.copy()
+    filled = np.zeros(observed.shape, dtype=bool)
+    if max_gap <= 0:
+        return position, filled
+    frames = np.arange(position.shape[0])
+    for joint in range(position.shape[1]):
+        seen = observed[:, joint]
+        known = frames[seen]
+        if known.size < 2 or known.size == frames.size:
+            continue
+        gaps = np.diff(known) - 1
+        for start, length in zip(known[:-1][gaps > 0], gaps[gaps > 0]):
+            if length <= max_gap:
+                todo = np.arange(start + 1, start + 1 + length)
+                t = (todo - start) / (length + 1)
+                a, b = position[start, joint], position[start + length + 1, joint]
+                position[todo, joint] = a + t[:, None] * (b - a)
+                filled[todo, joint] = True
+    return position, filled
+
+
+# -- the stage shell -----------------------------------------------------------------
+def as_layout(sequence: PoseSequence) -> PoseSequence:
+    """The sequence in the 28-joint layout (remapped if it names another skeleton)."""
+    from posekit.registry import get_skeleton
+
+    names = list(get_skeleton(SKELETON).joint_names)
+    if sequence.keypoints == names:
+        return sequence
+    if sequence.skeleton is not None and sequence.skeleton != SKELETON:
+        return sequence.remap(SKELETON)
+    raise ModelFileError(
+        f"the baselines work on the {SKELETON} layout; the sequence has keypoints "
+        f"{', '.join(sequence.keypoints[:5])}, ... and no skeleton attr to remap from"
+    )
+
+
+def run_baseline(
+    sequence: PoseSequence,
+    name: str,
+    parameters: Mapping[str, Any],
+    predict: Any,
+    fill_gaps: int = 0,
+) -> PoseSequence:
+    """Apply a per-individual predictor and assemble the output sequence.
+
+    ``predict(position (T, 28, 2), observed (T, 28)) -> (T, 28, 2)`` returns a value
+    for every joint it can (NaN elsewhere). Measured joints are passed through
+    unchanged (their flags kept); every joint the baseline fills (gap filling
+    included) is marked imputed, with an unknown (NaN) confidence.
+    """
+    sequence = as_layout(sequence)
+    if sequence.n_space != 2:
+        raise PosekitError(f"{name}: the baselines work on 2D sequences, got {sequence.n_space}D")
+    position = sequence.positions()
+    observed = sequence.observed()
+    out = position.copy()
+    for i in range(position.shape[0]):
+        pos, seen = position[i], observed[i]
+        if fill_gaps > 0:
+            pos, filled = fill_gaps_linear(pos, seen, fill_gaps)
+            seen = seen | filled
+        with np.errstate(invalid="ignore", divide="ignore"):
+            predicted = np.asarray(predict(pos, seen), dtype=np.float64)
+        out[i] = np.where(seen[..., None], pos, predicted)
+    new = np.isfinite(out).all(axis=-1) & ~observed
+    out[~np.isfinite(out).all(axis=-1)] = np.nan
+    confidence = np.where(new, np.nan, sequence.confidences())
+    imputed = np.where(new, True, sequence.imputed_flags())
+    return sequence.replace(position=out, confidence=confidence, imputed=imputed).with_log(
+        name, dict(parameters)
+    )
+
+
+# -- Gaussian regression for any observed subset ---------------------------------------
+@attrs.frozen(eq=False)
+class Conditional:
+    """The ridge regression of the missing coordinates on the observed ones, for one
+    pattern of observed points, in coordinates centred on the observed points' centroid.
+
+    ``z = x - centroid(observed points)``; prediction
+    ``z_missing = mean_missing + weights @ (z_observed - mean_observed)``.
+    """
+
+    observed: np.ndarray  # (D,) bool over coordinates
+    weights: np.ndarray  # (n_missing, n_observed)
+    mean_observed: np.ndarray
+    mean_missing: np.ndarray
+    spread: float  # E|z_observed|^2 under the training distribution
+    scale_weights: np.ndarray  # (n_observed,): the GLS scale estimate is scale_weights @ z_observed
+
+    def scale(self, z_observed: np.ndarray, method: str = "gls") -> np.ndarray:
+        """Scale (input units per model unit) of centred observed coordinates ``(..., n)``.
+
+        ``"gls"``: the generalized least-squares fit of ``z ≈ s · mean`` under the
+        (regularized) covariance, linear in ``z``; ``"spread"``: the root of the ratio
+        of ``|z|^2`` to its expected value under the model.
+        """
+        if method == "gls":
+            return z_observed @ self.scale_weights
+        if method == "spread":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.sqrt((z_observed**2).sum(axis=-1) / self.spread)
+        raise ValueError(f"scale must be 'gls' or 'spread', got {method!r}")
+
+    def predict(self, z_observed: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Centred missing coordinates ``(..., n_missing)`` for a given scale ``(...)``."""
+        offset = self.mean_missing - self.weights @ self.mean_observed
+        return np.asarray(scale)[..., None] * offset + z_observed @ self.weights.T
+
+
+def point_mask_to_coords(points: np.ndarray) -> np.ndarray:
+    """``(P,)`` point mask to ``(2P,)`` coordinate mask (point-major)."""
+    return np.repeat(np.asarray(points, bool), 2)
+
+
+def conditional(mean: np.ndarray, cov: np.ndarray, points: np.ndarray, alpha: float) -> Conditional:
+    """Ridge regression from a Gaussian's mean and covariance, for any observed points.
+
+    Parameters
+    ----------
+    mean, cov
+        ``(2P,)`` and ``(2P, 2P)``: the training data's mean and covariance.
+    points
+        ``(P,)`` bool: observed points (at least one).
+    alpha
+        Ridge penalty, in the covariance's units (the per-sample ridge ``lambda / N``).
+
+    Notes
+    -----
+    Centring on the observed centroid is a linear map ``z = (I - E W^T) x`` (``E``: the
+    coordinate indicators, ``W``: the observed coordinates weighted ``1 / n``), so the
+    centred mean and covariance follow exactly from the stored ones; the ridge
+    solution for any subset of inputs comes from them without the data. Centring
+    makes ``cov`` of the observed coordinates singular in two directions; the ridge
+    penalty keeps the solve well posed.
+    """
+    points = np.asarray(points, bool)
+    n_points = points.size
+    n_obs = int(points.sum())
+    if n_obs == 0:
+        raise ValueError("no observed point")
+    coords = point_mask_to_coords(points)
+    dim = np.tile(np.eye(2), (n_points, 1))  # (2P, 2): E
+    w = dim * coords[:, None] / n_obs  # (2P, 2): W
+    # z = x - E (W^T x): mean and covariance of z.
+    mean_z = mean - dim @ (w.T @ mean)
+    sw = cov @ w  # (2P, 2)
+    wsw = w.T @ sw  # (2, 2)
+    cov_z = cov - dim @ sw.T - sw @ dim.T + dim @ wsw @ dim.T
+    c_oo = cov_z[np.ix_(coords, coords)]
+    c_mo = cov_z[np.ix_(~coords, coords)]
+    mean_o = mean_z[coords]
+    regularized = c_oo + alpha * np.eye(c_oo.shape[0])
+    solved = np.linalg.solve(regularized, np.concatenate([c_mo.T, mean_o[:, None]], axis=1))
+    weights = solved[:, :-1].T
+    inv_mean = solved[:, -1]  # (C_oo + alpha I)^-1 mean_o
+    denominator = float(mean_o @ inv_mean)
+    scale_weights = inv_mean / denominator if denominator > 0 else np.zeros_like(inv_mean)
+    spread = float(np.trace(c_oo) + mean_o @ mean_o)
+    return Conditional(coords, weights, mean_o, mean_z[~coords], spread, scale_weights)
+
+
+def moving_nanmean(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving mean over ``window`` frames ignoring NaN (NaN where all are).
+
+    Examples
+    --------
+    >>> moving_nanmean(np.array([1.0, np.nan, 3.0, 5.0]), 3).tolist()
+    [1.0, 2.0, 4.0, 4.0]
+    """
+    values = np.asarray(values, float)
+    if window <= 1:
+        return values.copy()
+    ok = np.isfinite(values)
+    half = window // 2
+    padded = np.pad(np.where(ok, values, 0.0), (half, half))
+    counts = np.pad(ok.astype(float), (half, half))
+    kernel = np.ones(2 * half + 1)
+    total = np.convolve(padded, kernel, mode="valid")
+    count = np.convolve(counts, kernel, mode="valid")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+_MODELS: dict[tuple[str, int, int, str], tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
+
+
+def cached_model(path: str | Path | None, method: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`load_model`, remembered per file version (path, size and mtime).
+
+    ``path`` None means the shipped model of ``method`` (:func:`default_model_path`).
+    """
+    path = Path(path) if path is not None else default_model_path(method)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_model(path, method)  # raises the explanatory error
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, method)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(path, method)
+    return _MODELS[key]

@@ -1,0 +1,319 @@
+"""The ``ridge_window`` baseline: ridge regression over 24-frame windows, from every
+observed joint of the window to every joint of the window.
+
+The model is the mean and covariance of training windows (24 × 56 = 1344 coordinates,
+torso units), the covariance kept as its leading eigenvectors plus an isotropic
+residual (a few MB instead of 7; a full ``cov`` is read too). As for
+:mod:`posekit.baselines.ridge`, the regression for any mask follows from these in
+closed form.
+
+At inference the sequence is cut into half-overlapping windows (the last one ends
+at the last frame; a shorter sequence is padded by repeating its edge frames); each
+window is translated to the centroid of its observed joints and its scale estimated
+from them (one translation and scale per window, as in training; see
+:mod:`posekit.baselines.ridge`); predictions of overlapping windows are averaged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+
+from posekit.baselines.common import (
+    FILL_GAPS,
+    N_JOINTS,
+    Conditional,
+    cached_model,
+    conditional,
+    run_baseline,
+)
+from posekit.sequence import PoseSequence
+
+METHOD = "ridge_window"
+
+
+def toeplitz_from_lags(lags: np.ndarray) -> np.ndarray:
+    """The full ``(F·C, F·C)`` covariance from lag blocks ``(F, C, C)``.
+
+    Block ``(a, b)`` is ``lags[b - a]`` for ``b >= a`` and ``lags[a - b].T`` otherwise.
+
+    Examples
+    --------
+    >>> lags = np.arange(8.0).reshape(2, 2, 2)
+    >>> toeplitz_from_lags(lags)[:2, 2:].tolist(), toeplitz_from_lags(lags)[2:, :2].tolist()
+    ([[4.0, 5.0], [6.0, 7.0]], [[4.0, 6.0], [5.0, 7.0]])
+    """
+    n_frames, c, _ = lags.shape
+    full = np.empty((n_frames * c, n_frames * c))
+    for a in range(n_frames):
+        for b in range(n_frames):
+            block = lags[b - a] if b >= a else lags[a - b].T
+            full[a * c : (a + 1) * c, b * c : (b + 1) * c] = block
+    return full
+
+
+def lags_from_moments(second: np.ndarray, n_frames: int) -> np.ndarray:
+    """Average the blocks of a ``(F·C, F·C)`` matrix along each block diagonal."""
+    c = second.shape[0] // n_frames
+    blocks = second.reshape(n_frames, c, n_frames, c)
+    return np.stack(
+        [np.mean([blocks[a, :, a + lag, :] for a in range(n_frames - lag)], axis=0)
+         for lag in range(n_frames)]
+    )
+
+
+def low_rank(cov: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ``rank`` leading eigenvectors ``(D, rank)`` and eigenvalues of a symmetric
+    matrix, and the mean of the others (negative ones clipped to 0): the residual
+    variance spread evenly over the remaining directions."""
+    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+    values = np.clip(values, 0.0, None)[::-1]
+    vectors = vectors[:, ::-1]
+    rank = min(rank, len(values))
+    rest = values[rank:]
+    return vectors[:, :rank], values[:rank], float(rest.mean()) if rest.size else 0.0
+
+
+@attrs.frozen(eq=False)
+class WindowGaussian:
+    """Mean ``(F·56,)`` and covariance of training windows ``(F, 28, 2)``, with a ridge
+    penalty.
+
+    The covariance is stored either in full (``cov``) or as its leading eigenvectors
+    (``basis`` ``(F·56, r)``, ``eigenvalues`` ``(r,)``) plus an isotropic ``residual``
+    variance in the remaining directions: positive semi-definite by construction, and
+    a fraction of the size.
+
+    Examples
+    --------
+    >>> windows = np.random.default_rng(0).normal(size=(300, 4, 28, 2))
+    >>> model = WindowGaussian.fit(windows, alpha=1e-3, rank=50)
+    >>> model.basis.shape, model.full_cov().shape
+    ((224, 50), (224, 224))
+    """
+
+    mean: np.ndarray
+    alpha: float
+    cov: np.ndarray | None = None
+    basis: np.ndarray | None = None
+    eigenvalues: np.ndarray | None = None
+    residual: float = 0.0
+    _cache: dict[tuple[bytes, float], Conditional] = attrs.field(factory=dict, repr=False)
+    _full: list[np.ndarray] = attrs.field(factory=list, repr=False)
+
+    @property
+    def n_frames(self) -> int:
+        """Window length F."""
+        return self.mean.shape[0] // (2 * N_JOINTS)
+
+    @classmethod
+    def fit(
+        cls,
+        windows: np.ndarray,
+        alpha: float,
+        *,
+        toeplitz: bool = False,
+        rank: int | None = None,
+        chunk: int = 4096,
+    ) -> WindowGaussian:
+        """Statistics of windows ``(N, F, 28, 2)`` (NaN-free), accumulated in chunks.
+
+        Parameters
+        ----------
+        windows
+            Training windows.
+        alpha
+            Ridge penalty.
+        toeplitz
+            Average the covariance along its block diagonals (a stationary model:
+            statistics independent of the frame's place in the window).
+        rank
+            Keep this many eigenvectors (None: the full matrix).
+        """
+        n, n_frames = windows.shape[:2]
+        dim = int(np.prod(windows.shape[1:]))
+        total = np.zeros(dim)
+        second = np.zeros((dim, dim))
+        for start in range(0, n, chunk):
+            flat = np.asarray(windows[start : start + chunk], np.float64).reshape(-1, dim)
+            total += flat.sum(axis=0)
+            second += flat.T @ flat
+        mean = total / n
+        second /= n
+        if toeplitz:
+            mean = np.tile(mean.reshape(n_frames, -1).mean(axis=0), n_frames)
+            second = toeplitz_from_lags(lags_from_moments(second, n_frames))
+        cov = second - np.outer(mean, mean)
+        if rank is None:
+            return cls(mean, float(alpha), cov=cov)
+        basis, eigenvalues, residual = low_rank(cov, rank)
+        return cls(mean, float(alpha), basis=basis, eigenvalues=eigenvalues, residual=residual)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :func:`~posekit.baselines.common.save_model` stores."""
+        out: dict[str, np.ndarray] = {"mean": self.mean, "alpha": np.float64(self.alpha)}
+        if self.cov is not None:
+            out["cov"] = self.cov.astype(np.float32)
+        else:
+            out["basis"] = self.basis.astype(np.float32)
+            out["eigenvalues"] = self.eigenvalues.astype(np.float64)
+            out["residual"] = np.float64(self.residual)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], alpha: float | None = None) -> WindowGaussian:
+        """The inverse of :meth:`arrays`; ``alpha`` overrides the stored penalty."""
+        alpha = float(arrays["alpha"]) if alpha is None else float(alpha)
+        mean = np.asarray(arrays["mean"], np.float64)
+        if "cov" in arrays:
+            return cls(mean, alpha, cov=np.asarray(arrays["cov"], np.float64))
+        return cls(
+            mean,
+            alpha,
+            basis=np.asarray(arrays["basis"], np.float64),
+            eigenvalues=np.asarray(arrays["eigenvalues"], np.float64),
+            residual=float(arrays["residual"]),
+        )
+
+    def full_cov(self) -> np.ndarray:
+        """The ``(F·56, F·56)`` covariance."""
+        if self.cov is not None:
+            return self.cov
+        if not self._full:
+            basis, values = self.basis, self.eigenvalues
+            cov = (basis * (values - self.residual)) @ basis.T
+            cov[np.diag_indices_from(cov)] += self.residual
+            self._full.append(cov)
+        return self._full[0]
+
+    def full_mean(self) -> np.ndarray:
+        """The ``(F·56,)`` mean."""
+        return self.mean
+
+    def conditional(self, points: np.ndarray) -> Conditional:
+        """The regression for one window mask ``(F, 28)`` (cached)."""
+        points = np.asarray(points, bool).reshape(-1)
+        key = (points.tobytes(), self.alpha)
+        if key not in self._cache:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = conditional(self.full_mean(), self.full_cov(), points, self.alpha)
+        return self._cache[key]
+
+    def predict_window(
+        self, position: np.ndarray, observed: np.ndarray, method: str = "gls"
+    ) -> np.ndarray | None:
+        """All joints of one window ``(F, 28, 2)``; None if fewer than two are observed.
+
+        ``method`` is how the window's scale is estimated (see
+        :meth:`~posekit.baselines.common.Conditional.scale`).
+        """
+        points = observed.reshape(-1)
+        if points.sum() < 2:
+            return None
+        cond = self.conditional(points)
+        flat = position.reshape(-1, 2)
+        centroid = flat[points].mean(axis=0)
+        z = (flat - centroid).reshape(-1)
+        z_obs = z[cond.observed]
+        scale = cond.scale(z_obs, method)
+        if not scale > 0:
+            return None
+        full = np.empty_like(z)
+        full[cond.observed] = z_obs
+        full[~cond.observed] = cond.predict(z_obs, scale)
+        return full.reshape(position.shape) + centroid
+
+    def predict(
+        self,
+        position: np.ndarray,
+        observed: np.ndarray,
+        overlap: float = 0.5,
+        scale: str = "gls",
+    ) -> np.ndarray:
+        """Predict every joint of a sequence ``(T, 28, 2)`` by overlapping windows.
+
+        Returns NaN where no window covering a frame had two observed joints.
+        """
+        n_frames, window = position.shape[0], self.n_frames
+        if n_frames < window:
+            pad = window - n_frames
+            padded = self.predict(
+                np.pad(position, ((0, pad), (0, 0), (0, 0)), mode="edge"),
+                np.pad(observed, ((0, pad), (0, 0)), mode="edge"),
+                overlap,
+                scale,
+            )
+            return padded[:n_frames]
+        stride = max(1, int(round(window * (1.0 - overlap))))
+        starts = list(range(0, n_frames - window + 1, stride))
+        if starts[-1] != n_frames - window:
+            starts.append(n_frames - window)
+        total = np.zeros(position.shape)
+        count = np.zeros(position.shape[:1] + (1, 1))
+        for start in starts:
+            part = slice(start, start + window)
+            pred = self.predict_window(position[part], observed[part], scale)
+            if pred is not None:
+                total[part] += pred
+                count[part] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / count, np.nan)
+
+
+@attrs.frozen
+class RidgeWindow:
+    """Fill missing joints by ridge regression over 24-frame windows (``ridge_window: {}``).
+
+    Measured joints pass through unchanged; every joint it creates is marked imputed.
+
+    Parameters
+    ----------
+    model
+        Model file (``.npz`` with a ``.json`` sidecar holding its SHA-256); default the
+        one shipped in ``posekit/models/baselines/``, fitted on the CMU train split.
+    alpha
+        Ridge penalty overriding the fitted one (torso units squared).
+    fill_gaps
+        Interior gaps of a joint of at most this many frames are first filled by
+        linear interpolation (0: never); those values are imputed too.
+    overlap
+        Fraction of a window shared with the next (0.5: half-overlapping).
+    scale
+        ``"gls"`` (default) or ``"spread"``: how each window's scale is estimated (see
+        :meth:`~posekit.baselines.common.Conditional.scale`).
+    """
+
+    model: Path | None = None
+    alpha: float | None = None
+    fill_gaps: int = FILL_GAPS
+    overlap: float = 0.5
+    scale: Literal["gls", "spread"] = "gls"
+
+    def load(self) -> WindowGaussian:
+        """The model, with the ``alpha`` override applied."""
+        arrays, _ = cached_model(self.model, METHOD)
+        return _window_model(arrays, self.alpha)
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        model = self.load()
+        return run_baseline(
+            sequence,
+            METHOD,
+            attrs.asdict(self),
+            lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale),
+            self.fill_gaps,
+        )
+
+
+_WINDOW_MODELS: dict[tuple[int, float | None], WindowGaussian] = {}
+
+
+def _window_model(arrays: dict[str, Any], alpha: float | None) -> WindowGaussian:
+    key = (id(arrays), alpha)
+    if key not in _WINDOW_MODELS:
+        _WINDOW_MODELS[key] = WindowGaussian.from_arrays(arrays, alpha)
+    return _WINDOW_MODELS[key]

@@ -1,0 +1,617 @@
+"""Evaluate predicted pose sequences against ground truth (the protocol of EVALUATION.md).
+
+Errors are computed on every frame of every clip, pooled over clips, and summarized
+per joint group and per joint:
+
+- ``all``: every joint of the reference;
+- ``given``: the joints the *input* observed (measured in at least one frame);
+- ``added``: the others, which the method had to create.
+
+Metrics: PCKh at chosen thresholds (head units: the ground-truth head-top-to-neck
+distance of the frame), AUC (mean PCKh over 0, 0.01, ..., 1.00), mean error (head
+units, over predicted entries) and jitter (mean acceleration magnitude of the
+prediction minus that of the ground truth, in head units per frame²).
+
+A missing (NaN) prediction where the ground truth exists counts as wrong; a missing
+ground truth excludes the entry.
+
+Examples
+--------
+>>> import numpy as np
+>>> from posekit.sequence import PoseSequence
+>>> gt = np.random.default_rng(0).normal(size=(10, 2, 28, 1)) * 100
+>>> ref = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
+>>> evaluation = Evaluation()
+>>> evaluation.add("clip", ref, ref, given=UPSAMPLE_JOINTS)
+>>> result = evaluation.result()
+>>> result.groups["added"]["auc"], result.groups["given"]["pckh@0.5"]
+(1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
+from posekit.sequence import PoseSequence
+
+#: The 12 joints the upsampling condition gives (JUMPS paper; EVALUATION.md).
+UPSAMPLE_JOINTS: tuple[str, ...] = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+
+#: Named joint sets accepted wherever a list of given joints is expected.
+JOINT_SETS: dict[str, tuple[str, ...]] = {"upsample": UPSAMPLE_JOINTS}
+
+DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.5, 1.0)
+GROUPS: tuple[str, ...] = ("all", "added", "given")
+HEAD_TOP, NECK = "head_top", "neck"
+
+
+class EvaluationError(PosekitError):
+    """Predictions and references that cannot be compared (shapes, names, files)."""
+
+
+def parse_joints(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Joint names from a comma-separated string or a list; ``"upsample"`` names the 12.
+
+    Examples
+    --------
+    >>> parse_joints("neck, head")
+    ('neck', 'head')
+    >>> len(parse_joints("upsample"))
+    12
+    """
+    items = [t.strip() for t in text.split(",")] if isinstance(text, str) else list(text)
+    names: list[str] = []
+    for item in items:
+        if item:
+            names.extend(JOINT_SETS.get(item, (item,)))
+    return tuple(names)
+
+
+def measured(sequence: PoseSequence) -> np.ndarray:
+    """``(individual, time, keypoint)``: finite and not imputed (a measured value)."""
+    return sequence.observed() & ~sequence.imputed_flags()
+
+
+def _metric_row(errors: np.ndarray, thresholds: Sequence[float]) -> dict[str, float]:
+    """PCKh per threshold, AUC, mean error and entry count of a flat error array."""
+    valid = errors[~np.isnan(errors)]
+    finite = valid[np.isfinite(valid)]
+    row = {f"pckh@{t:g}": float(p) for t, p in zip(thresholds, pckh(valid, thresholds))}
+    row["auc"] = float(np.mean(pckh(valid, AUC_THRESHOLDS))) if valid.size else math.nan
+    row["mean_error"] = float(np.mean(finite)) if finite.size else math.nan
+    row["missing"] = float(np.mean(np.isinf(valid))) if valid.size else math.nan
+    row["count"] = int(valid.size)
+    return row
+
+
+def _jitter(pred_acc: np.ndarray, gt_acc: np.ndarray) -> float:
+    keep = np.isfinite(pred_acc) & np.isfinite(gt_acc)
+    if not keep.any():
+        return math.nan
+    return float(np.mean(pred_acc[keep]) - np.mean(gt_acc[keep]))
+
+
+@attrs.define
+class _Clip:
+    name: str
+    errors: np.ndarray  # (individual, time, joint), head units
+    pred_acc: np.ndarray  # (individual, time - 2, joint), head units
+    gt_acc: np.ndarray
+    given: np.ndarray  # (individual, joint) bool
+
+
+@attrs.frozen
+class EvaluationResult:
+    """Pooled metrics of an evaluation, with per-clip rows and unmatched files.
+
+    Attributes
+    ----------
+    thresholds
+        The PCKh thresholds reported.
+    keypoints
+        Joint names, in the reference's order.
+    groups
+        ``{"all" | "added" | "given": {metric: value}}``; metrics ``pckh@<t>``,
+        ``auc``, ``mean_error``, ``jitter``, ``missing`` (share of missing
+        predictions), ``count`` (entries evaluated).
+    joints
+        ``{joint: {metric: value}}``, the same metrics per joint.
+    curves
+        ``{group: [PCKh at 0, 0.01, ..., 1.00]}``.
+    clips
+        ``{clip: {group: {metric: value}}}``.
+    missing
+        ``{"pred": [...], "ref": [...]}``: names present on one side only.
+    """
+
+    thresholds: tuple[float, ...]
+    keypoints: tuple[str, ...]
+    groups: dict[str, dict[str, float]]
+    joints: dict[str, dict[str, float]]
+    curves: dict[str, list[float]]
+    clips: dict[str, dict[str, dict[str, float]]]
+    missing: dict[str, list[str]] = attrs.field(factory=lambda: {"pred": [], "ref": []})
+
+    @property
+    def complete(self) -> bool:
+        """True when no file was missing on either side."""
+        return not (self.missing["pred"] or self.missing["ref"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN becomes None)."""
+        return _json_ready(
+            {
+                "thresholds": list(self.thresholds),
+                "groups": self.groups,
+                "joints": self.joints,
+                "curves": {"thresholds": AUC_THRESHOLDS.tolist(), **self.curves},
+                "clips": self.clips,
+                "missing": self.missing,
+            }
+        )
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as JSON (atomically)."""
+        return _write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """One row per group, then one per joint: ``scope, name, <metrics>``."""
+        rows = [{"scope": "group", "name": g, **m} for g, m in self.groups.items()]
+        rows += [{"scope": "joint", "name": j, **m} for j, m in self.joints.items()]
+        return rows
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write :meth:`csv_rows` as CSV (atomically)."""
+        rows = self.csv_rows()
+        buffer = io.StringIO()
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(buffer, fieldnames=fields, restval="", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return _write_text(path, buffer.getvalue())
+
+    def table(self, joints: bool = True) -> str:
+        """The metrics as a fixed-width text table (groups, then joints)."""
+        metrics = [f"pckh@{t:g}" for t in self.thresholds] + ["auc", "mean_error", "jitter"]
+        header = f"{'':16s}" + "".join(f"{m:>11s}" for m in metrics) + f"{'count':>10s}"
+        lines = [header]
+
+        def fmt(name: str, row: Mapping[str, float]) -> str:
+            cells = "".join(
+                f"{row[m]:11.4f}" if m in row and row[m] is not None else f"{'':>11s}"
+                for m in metrics
+            )
+            return f"{name:16s}{cells}{int(row.get('count', 0)):10d}"
+
+        lines += [fmt(g, m) for g, m in self.groups.items()]
+        if joints:
+            lines.append("")
+            lines += [fmt(j, m) for j, m in self.joints.items()]
+        return "\n".join(lines)
+
+    def plot(self, folder: str | Path) -> list[Path]:
+        """Write ``pckh_curves.png`` (PCKh versus threshold per group) and
+        ``per_joint.png`` (AUC and PCKh@0.5 per joint) into ``folder``.
+
+        matplotlib is imported here, not with the module.
+        """
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        for group, curve in self.curves.items():
+            if not all(math.isnan(v) for v in curve):
+                auc = self.groups[group]["auc"]
+                ax.plot(AUC_THRESHOLDS, curve, label=f"{group} (AUC {auc:.3f})")
+        ax.set(xlabel="threshold (head units)", ylabel="PCKh", xlim=(0, 1), ylim=(0, 1.01))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        paths.append(folder / "pckh_curves.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+
+        names = list(self.joints)
+        x = np.arange(len(names))
+        fig, ax = plt.subplots(figsize=(max(8, 0.4 * len(names)), 4.5))
+        ax.bar(x - 0.2, [_nan(self.joints[n]["auc"]) for n in names], 0.4, label="AUC")
+        ax.bar(x + 0.2, [_nan(self.joints[n].get("pckh@0.5")) for n in names], 0.4,
+               label="PCKh@0.5")
+        ax.set_xticks(x, names, rotation=70, ha="right", fontsize=8)
+        ax.set(ylabel="score", ylim=(0, 1.01))
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        paths.append(folder / "per_joint.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+        return paths
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _write_text(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@attrs.define
+class Evaluation:
+    """Accumulates clips, then pools them into an :class:`EvaluationResult`.
+
+    Parameters
+    ----------
+    thresholds
+        PCKh thresholds to report (head units).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((4, 2, 28, 1))
+    >>> gt[:, 1, 7] = 1.0  # head_top one unit above the neck
+    >>> ref = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
+    >>> pred = ref.replace(position=ref.positions() + [0.3, 0.4])  # 0.5 head units off
+    >>> ev = Evaluation()
+    >>> ev.add("clip", pred, ref, given=[])
+    >>> row = ev.result().groups["all"]
+    >>> row["pckh@0.1"], row["pckh@0.5"], round(row["mean_error"], 6)
+    (0.0, 1.0, 0.5)
+    """
+
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    _clips: list[_Clip] = attrs.field(factory=list, init=False)
+    _keypoints: tuple[str, ...] | None = attrs.field(default=None, init=False)
+    missing: dict[str, list[str]] = attrs.field(
+        factory=lambda: {"pred": [], "ref": []}, init=False
+    )
+
+    def add(
+        self,
+        name: str,
+        pred: PoseSequence,
+        ref: PoseSequence,
+        *,
+        given: Iterable[str] | None = None,
+        input: PoseSequence | None = None,
+    ) -> None:
+        """Add one clip.
+
+        Parameters
+        ----------
+        name
+            The clip's name (reported per clip).
+        pred, ref
+            Prediction and ground truth: same frames and individuals; ``pred`` is
+            read by the reference's joint names (a joint it lacks counts as missing).
+        given
+            Names of the joints the input gave. Else taken from ``input``: the joints
+            it observed in at least one frame. Else from ``pred``'s ``imputed``
+            flags: the joints measured (finite, not imputed) in at least one frame.
+        input
+            The input the prediction was made from.
+
+        Raises
+        ------
+        EvaluationError
+            If frames or individuals disagree, or the reference lacks head_top/neck.
+        """
+        keypoints = tuple(ref.keypoints)
+        if self._keypoints is None:
+            self._keypoints = keypoints
+        elif keypoints != self._keypoints:
+            raise EvaluationError(f"{name}: reference joints differ from the first clip's")
+        for joint in (HEAD_TOP, NECK):
+            if joint not in keypoints:
+                raise EvaluationError(
+                    f"{name}: the reference has no {joint!r} joint, needed for the head size"
+                )
+        if pred.n_frames != ref.n_frames:
+            raise EvaluationError(
+                f"{name}: prediction has {pred.n_frames} frames, reference {ref.n_frames}"
+            )
+        pred_ind = _match_individuals(name, pred, ref)
+        gt = ref.positions()[..., :2]
+        pred_pos = _by_names(pred.positions()[pred_ind][..., :2], pred.keypoints, keypoints)
+        head = head_size(gt, keypoints.index(HEAD_TOP), keypoints.index(NECK))
+        errors = normalized_errors(pred_pos, gt, head)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = np.where(head > 0, head, np.nan)[:, 1:-1, None]
+            pred_acc = np.linalg.norm(np.diff(pred_pos, n=2, axis=1), axis=-1) / scale
+            gt_acc = np.linalg.norm(np.diff(gt, n=2, axis=1), axis=-1) / scale
+        given_mask = self._given_mask(name, keypoints, ref, pred, pred_ind, given, input)
+        self._clips.append(_Clip(name, errors, pred_acc, gt_acc, given_mask))
+
+    @staticmethod
+    def _given_mask(
+        name: str,
+        keypoints: tuple[str, ...],
+        ref: PoseSequence,
+        pred: PoseSequence,
+        pred_ind: list[int],
+        given: Iterable[str] | None,
+        input: PoseSequence | None,
+    ) -> np.ndarray:
+        n_ind = len(ref.individuals)
+        if given is not None:
+            names = set(given)
+            unknown = names - set(keypoints)
+            if unknown:
+                raise EvaluationError(f"{name}: given joints not in the reference: {sorted(unknown)}")
+            row = np.array([k in names for k in keypoints])
+            return np.broadcast_to(row, (n_ind, len(keypoints))).copy()
+        if input is not None:
+            ind = _match_individuals(name, input, ref)
+            seen = input.observed()[ind].any(axis=1)
+        else:
+            ind = pred_ind
+            seen = measured(pred)[ind].any(axis=1)
+        source = input if input is not None else pred
+        return _by_names(seen[..., None], source.keypoints, keypoints, fill=False)[..., 0]
+
+    def add_missing(self, side: str, names: Iterable[str]) -> None:
+        """Record names found only on the other side (``side`` is ``"pred"`` or ``"ref"``)."""
+        self.missing[side].extend(names)
+
+    def result(self) -> EvaluationResult:
+        """Pool every clip added so far."""
+        if not self._clips or self._keypoints is None:
+            raise EvaluationError("nothing to evaluate: no clip was added")
+        keypoints = self._keypoints
+
+        def pooled(clips: list[_Clip], group: str) -> tuple[np.ndarray, float]:
+            errs, pred_acc, gt_acc = [], [], []
+            for clip in clips:
+                masks = {"all": np.ones_like(clip.given), "given": clip.given,
+                         "added": ~clip.given}[group]
+                for i, mask in enumerate(masks):
+                    errs.append(clip.errors[i][:, mask].ravel())
+                    pred_acc.append(clip.pred_acc[i][:, mask].ravel())
+                    gt_acc.append(clip.gt_acc[i][:, mask].ravel())
+            return (
+                np.concatenate(errs),
+                _jitter(np.concatenate(pred_acc), np.concatenate(gt_acc)),
+            )
+
+        def rows(clips: list[_Clip]) -> tuple[dict, dict]:
+            groups, curves = {}, {}
+            for group in GROUPS:
+                errors, jit = pooled(clips, group)
+                groups[group] = {**_metric_row(errors, self.thresholds), "jitter": jit}
+                curves[group] = pckh(errors, AUC_THRESHOLDS).tolist()
+            return groups, curves
+
+        groups, curves = rows(self._clips)
+        joints = {}
+        for j, joint in enumerate(keypoints):
+            errors = np.concatenate([c.errors[..., j].ravel() for c in self._clips])
+            jit = _jitter(
+                np.concatenate([c.pred_acc[..., j].ravel() for c in self._clips]),
+                np.concatenate([c.gt_acc[..., j].ravel() for c in self._clips]),
+            )
+            given = any(c.given[:, j].any() for c in self._clips)
+            joints[joint] = {**_metric_row(errors, self.thresholds), "jitter": jit,
+                             "given": given}
+        clips = {c.name: rows([c])[0] for c in self._clips}
+        return EvaluationResult(
+            thresholds=tuple(self.thresholds),
+            keypoints=keypoints,
+            groups=groups,
+            joints=joints,
+            curves=curves,
+            clips=clips,
+            missing={k: sorted(v) for k, v in self.missing.items()},
+        )
+
+
+def _match_individuals(name: str, seq: PoseSequence, ref: PoseSequence) -> list[int]:
+    """Indices into ``seq``'s individuals for each of ``ref``'s (by id, or one to one)."""
+    if len(seq.individuals) == 1 and len(ref.individuals) == 1:
+        return [0]
+    missing = [i for i in ref.individuals if i not in seq.individuals]
+    if missing:
+        raise EvaluationError(
+            f"{name}: individuals {missing} of the reference are not in the prediction "
+            f"({', '.join(seq.individuals)})"
+        )
+    return [seq.individuals.index(i) for i in ref.individuals]
+
+
+def _by_names(
+    values: np.ndarray, names: Sequence[str], wanted: Sequence[str], fill: Any = np.nan
+) -> np.ndarray:
+    """Reorder axis -2 of ``values`` from ``names`` to ``wanted`` (absent: ``fill``)."""
+    if list(names) == list(wanted):
+        return values
+    out = np.full(values.shape[:-2] + (len(wanted), values.shape[-1]), fill, dtype=values.dtype)
+    for j, joint in enumerate(wanted):
+        if joint in names:
+            out[..., j, :] = values[..., list(names).index(joint), :]
+    return out
+
+
+# -- files ---------------------------------------------------------------------------
+def read_sequence(path: str | Path) -> PoseSequence:
+    """Read a pose file with the registered reader chosen by suffix and content.
+
+    Raises
+    ------
+    PoseFileError
+        If no registered reader recognises the file, or it cannot be read.
+    """
+    from posekit.io.choose import choose_reader
+
+    return choose_reader(path).cls().read(Path(path))
+
+
+def _readable_suffixes() -> set[str]:
+    from posekit.registry import get_registry
+
+    return {
+        s.lower()
+        for entry in get_registry().readers.values()
+        for s in getattr(entry.cls, "suffixes", ())
+    }
+
+
+def pose_files(path: str | Path) -> dict[str, Path]:
+    """A file as ``{stem: path}``, or a folder's readable pose files by stem."""
+    path = Path(path)
+    if path.is_dir():
+        suffixes = _readable_suffixes()
+        return {
+            p.stem: p
+            for p in sorted(path.iterdir())
+            if p.is_file() and p.suffix.lower() in suffixes
+        }
+    if path.is_file():
+        return {path.stem: path}
+    raise EvaluationError(f"{path}: no such file or folder")
+
+
+def match_files(
+    pred: str | Path, ref: str | Path, input: str | Path | None = None
+) -> tuple[list[tuple[str, Path, Path, Path | None]], dict[str, list[str]]]:
+    """Pair prediction and reference files by stem.
+
+    A single prediction file with a reference folder is looked up in the folder (and
+    the other way round); two files are paired whatever their names.
+
+    Returns
+    -------
+    pairs
+        ``(name, pred_path, ref_path, input_path or None)`` per matched clip.
+    missing
+        ``{"pred": [...], "ref": [...]}``: names whose prediction or reference is
+        missing (an input missing for a matched clip is listed under ``"input"``).
+    """
+    pred, ref = Path(pred), Path(ref)
+    preds, refs = pose_files(pred), pose_files(ref)
+    if pred.is_file() and ref.is_file():
+        preds = {pred.stem: pred}
+        refs = {pred.stem: ref}
+    elif pred.is_file():
+        refs = {k: v for k, v in refs.items() if k == pred.stem} or refs
+    elif ref.is_file():
+        preds = {k: v for k, v in preds.items() if k == ref.stem} or preds
+    inputs: dict[str, Path] = {}
+    if input is not None:
+        input = Path(input)
+        inputs = pose_files(input)
+        if input.is_file():
+            inputs = {name: input for name in preds}
+    names = sorted(set(preds) & set(refs))
+    missing = {
+        "pred": sorted(set(refs) - set(preds)),
+        "ref": sorted(set(preds) - set(refs)),
+    }
+    if input is not None:
+        missing["input"] = [n for n in names if n not in inputs]
+    pairs = [(n, preds[n], refs[n], inputs.get(n)) for n in names]
+    return pairs, missing
+
+
+def evaluate_files(
+    pred: str | Path,
+    ref: str | Path,
+    *,
+    given: Sequence[str] | None = None,
+    input: str | Path | None = None,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    progress: bool = False,
+) -> EvaluationResult:
+    """Evaluate a prediction file or folder against a reference file or folder.
+
+    Parameters
+    ----------
+    pred, ref
+        Files, or folders whose files are matched by stem.
+    given
+        Joint names the input gave (see :meth:`Evaluation.add`).
+    input
+        The input file or folder (matched by stem) to take the given joints from.
+    thresholds
+        PCKh thresholds to report.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    EvaluationResult
+        Pooled over every matched clip; unmatched names are in ``result.missing``.
+
+    Raises
+    ------
+    EvaluationError
+        If no clip matched, or an input file is missing for a matched clip.
+    """
+    pairs, missing = match_files(pred, ref, input)
+    if missing.get("input"):
+        raise EvaluationError(f"no input file for: {', '.join(missing['input'])}")
+    if not pairs:
+        raise EvaluationError(
+            f"no prediction in {pred} matches a reference in {ref} by file name; "
+            f"missing predictions: {', '.join(missing['pred']) or 'none'}"
+        )
+    evaluation = Evaluation(thresholds=tuple(thresholds))
+    evaluation.add_missing("pred", missing["pred"])
+    evaluation.add_missing("ref", missing["ref"])
+    iterator: Iterable = pairs
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(pairs, desc="evaluate", unit="clip")
+    for name, pred_path, ref_path, input_path in iterator:
+        evaluation.add(
+            name,
+            read_sequence(pred_path),
+            read_sequence(ref_path),
+            given=given,
+            input=read_sequence(input_path) if input_path is not None else None,
+        )
+    return evaluation.result()

@@ -1,0 +1,91 @@
+"""The ``evaluate`` stage: score the sequence against ground truth, pass it on unchanged."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import attrs
+
+from posekit.evaluation import DEFAULT_THRESHOLDS, Evaluation, EvaluationError, parse_joints
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry
+from posekit.sequence import PoseSequence
+
+
+def _joints(value: str | list[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else parse_joints(value)
+
+
+@attrs.frozen
+class Evaluate:
+    """Score the sequence against a ground-truth file (``evaluate: {reference: truth/}``).
+
+    The sequence passes through unchanged (one log entry with the headline figures is
+    added); the full metrics (see :mod:`posekit.evaluation`) go to ``output``.
+
+    Parameters
+    ----------
+    reference
+        Ground-truth file, or a folder holding ``<stem>.nc`` where ``<stem>`` is the
+        stem of the sequence's ``source_file`` attr.
+    output
+        JSON file for the metrics; None: only the log entry.
+    given
+        Joints the input gave (names, or ``"upsample"`` for the 12); None: the joints
+        measured (finite, not imputed) in at least one frame of the sequence.
+    thresholds
+        PCKh thresholds to report (head units).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> gt = np.random.default_rng(0).normal(size=(5, 2, 28, 1))
+    >>> seq = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
+    >>> path = seq.to_netcdf(pathlib.Path(tempfile.mkdtemp()) / "truth.nc")
+    >>> out = Evaluate(reference=str(path))(seq)
+    >>> out.log[-1]["parameters"]["auc_all"]
+    1.0
+    """
+
+    reference: Path
+    output: Path | None = None
+    given: list[str] | str | None = attrs.field(default=None, converter=_joints)
+    thresholds: tuple[float, ...] = attrs.field(default=DEFAULT_THRESHOLDS, converter=tuple)
+
+    def _reference_path(self, sequence: PoseSequence) -> Path:
+        path = Path(self.reference)
+        if not path.is_dir():
+            return path
+        source = sequence.dataset.attrs.get("source_file")
+        if source is None:
+            raise EvaluationError(
+                f"evaluate: reference {path} is a folder but the sequence has no "
+                "'source_file' attr to match by name; give the reference file"
+            )
+        matches = sorted(p for p in path.iterdir() if p.stem == Path(source).stem)
+        if not matches:
+            raise EvaluationError(f"evaluate: no reference named {Path(source).stem!r} in {path}")
+        return matches[0]
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        from posekit.evaluation import read_sequence
+
+        ref_path = self._reference_path(sequence)
+        evaluation = Evaluation(thresholds=self.thresholds)
+        evaluation.add(ref_path.stem, sequence, read_sequence(ref_path), given=self.given)
+        result = evaluation.result()
+        if self.output is not None:
+            result.write_json(self.output)
+        headline = {
+            f"auc_{g}": None if math.isnan(row["auc"]) else row["auc"]
+            for g, row in result.groups.items()
+        }
+        parameters = {**attrs.asdict(self), "reference": str(ref_path), **headline}
+        return sequence.with_log("evaluate", parameters)
+
+
+@hookimpl
+def posekit_register_stages(registry: Registry) -> None:
+    """Register the evaluate stage."""
+    registry.add_stage("evaluate", Evaluate)
