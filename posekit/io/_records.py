@@ -1,0 +1,366 @@
+"""Shared steps of the pose-estimator readers.
+
+Every estimator writes *records*: one detected person in one frame, with a frame
+(an image name or a frame id), maybe a track id, and ``K`` keypoints. The readers
+parse their own layout into flat numpy arrays and hand them to :func:`assemble`,
+which lays them out on a frame grid (``0 .. last frame``; frames nobody was found in
+are NaN rows) and builds the :class:`~posekit.sequence.PoseSequence`.
+
+The helpers here raise :class:`~posekit.errors.PoseFileError` naming the file, the
+record and the field, so every reader reports malformed input the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from posekit.errors import PoseFileError
+from posekit.sequence import PoseSequence
+
+#: Largest arrays a reader may allocate (bytes) before it suspects a bad frame number.
+MAX_GRID_BYTES = 2 * 1024**3
+
+_LAST_NUMBER = re.compile(r"(\d+)\D*$")
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file, turning every failure into a :class:`PoseFileError`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = path.write_text('{"people": []}')
+    >>> load_json(path)
+    {'people': []}
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise PoseFileError(path, f"cannot read: {err.strerror or err}") from None
+    if not raw.strip():
+        raise PoseFileError(path, "the file is empty")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise PoseFileError(path, f"not valid JSON: {err.msg}", line=err.lineno) from None
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise PoseFileError(path, f"not valid JSON: {err}") from None
+
+
+def read_head(path: Path, size: int = 65536) -> str:
+    """The first ``size`` bytes of a file as text (for ``sniff``); "" if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def frame_number(name: str) -> int | None:
+    """The frame number in a file or image name: the last run of digits of its stem.
+
+    Examples
+    --------
+    >>> frame_number("12.jpg"), frame_number("clip_000000000042_keypoints.json")
+    (12, 42)
+    >>> frame_number("labeled-data/mouse/img0007.png"), frame_number("cat.jpg")
+    (7, None)
+    """
+    stem = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if stem.endswith("_keypoints.json"):
+        stem = stem[: -len("_keypoints.json")]
+    elif "." in stem.lstrip("."):
+        stem = stem[: stem.rindex(".")]
+    match = _LAST_NUMBER.search(stem)
+    return int(match.group(1)) if match else None
+
+
+def individual_numbers(individuals: Sequence[str]) -> list[int]:
+    """Numbers for individual ids in files that want numbers (track ids).
+
+    The trailing number of each id (``id_3`` -> 3) when every id has a distinct one,
+    else the position in the list. Readers name individuals ``id_<number>``, so ids
+    round-trip.
+
+    Examples
+    --------
+    >>> individual_numbers(["id_0", "id_7"]), individual_numbers(["alice", "bob"])
+    ([0, 7], [0, 1])
+    """
+    numbers = [re.search(r"(\d+)$", name) for name in individuals]
+    values = [int(m.group(1)) for m in numbers if m is not None]
+    if len(values) == len(individuals) and len(set(values)) == len(values):
+        return values
+    return list(range(len(individuals)))
+
+
+def is_number(value: Any) -> bool:
+    """True for JSON numbers (int or float, not bool)."""
+    return type(value) in (int, float)
+
+
+def track_id(value: Any) -> int | None:
+    """A track id given as a number or a (nested) list holding one, e.g. ``[[1.0]]``.
+
+    The first number of a list is used (AlphaPose writes the ids of every box merged
+    into a pose; the first is the pose's own). Returns None when ``value`` is no
+    integral number.
+
+    Examples
+    --------
+    >>> track_id(3), track_id([[1.0]]), track_id([-1]), track_id("a")
+    (3, 1, -1, None)
+    """
+    while isinstance(value, list) and value:
+        value = value[0]
+    if is_number(value) and value == value and abs(value) < 2**53 and value == int(value):
+        return int(value)
+    return None
+
+
+def numeric_rows(
+    rows: Sequence[Any], locate: Callable[[int], tuple[Path, str]], field: str
+) -> np.ndarray:
+    """Stack equally shaped (nested) lists of JSON numbers into a float array, fast.
+
+    ``locate(i)`` gives the file and the record name of row ``i`` for error messages.
+    The common case costs one ``np.array`` call; rows are inspected one by one only
+    to report an error.
+
+    Raises
+    ------
+    PoseFileError
+        Naming the first row that holds something other than numbers.
+    """
+    try:
+        array = np.array(rows)
+    except (ValueError, TypeError, OverflowError):
+        array = None
+    if array is not None and array.dtype.kind in "iuf" and array.ndim >= 2:
+        return array.astype(np.float64, copy=False)
+    first_shape = _shape(rows[0]) if rows else None
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or not _numbers_only(row):
+            path, record = locate(i)
+            raise PoseFileError(path, "expected numbers only", record=record, field=field)
+        if _shape(row) != first_shape:
+            path, record = locate(i)
+            raise PoseFileError(
+                path, "not the same shape as the first record", record=record, field=field
+            )
+    try:
+        return np.array(rows, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as err:
+        path, record = locate(0)
+        raise PoseFileError(path, f"expected numbers only: {err}", field=field) from None
+
+
+def _numbers_only(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_numbers_only(item) for item in value)
+    return is_number(value)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    try:
+        return np.shape(value)
+    except ValueError:
+        return None
+
+
+@attrs.frozen
+class Layout:
+    """Which skeleton a file's keypoints follow and how many of them to keep."""
+
+    skeleton: str
+    keypoints: tuple[str, ...]
+
+    @property
+    def n_keypoints(self) -> int:
+        """Keypoints kept per person (the first ones of each record)."""
+        return len(self.keypoints)
+
+
+def layout_for(
+    path: Path,
+    n_keypoints: int,
+    defaults: Mapping[int, str],
+    skeleton: str | None,
+    *,
+    record: str | None = None,
+    field: str | None = None,
+) -> Layout:
+    """The skeleton of records with ``n_keypoints`` keypoints.
+
+    ``defaults`` maps a keypoint count to a skeleton name; when the count exceeds the
+    skeleton's joints (whole-body files), the first joints are kept. A ``skeleton``
+    given by the user wins; it must fit the count.
+
+    Examples
+    --------
+    >>> layout_for(Path("a.json"), 133, {133: "coco_17"}, None).n_keypoints
+    17
+    """
+    from posekit.registry import get_skeleton
+
+    if skeleton is None:
+        if n_keypoints not in defaults:
+            known = ", ".join(f"{k} ({v})" for k, v in sorted(defaults.items()))
+            raise PoseFileError(
+                path,
+                f"{n_keypoints} keypoints per person is not a known layout (known: "
+                f"{known}); pass the reader parameter 'skeleton' for another layout",
+                record=record,
+                field=field,
+            )
+        skeleton = defaults[n_keypoints]
+    joints = get_skeleton(skeleton).joint_names
+    if n_keypoints != len(joints) and not (
+        defaults.get(n_keypoints) == skeleton and n_keypoints > len(joints)
+    ):
+        raise PoseFileError(
+            path,
+            f"{n_keypoints} keypoints per person do not fit skeleton {skeleton!r} "
+            f"({len(joints)} joints)",
+            record=record,
+            field=field,
+        )
+    return Layout(skeleton, tuple(joints))
+
+
+def individuals_from_tracks(
+    frames: np.ndarray, tracks: np.ndarray
+) -> tuple[np.ndarray, list[str]] | None:
+    """Individuals from track ids: ``id_<track>``, sorted by track id.
+
+    Returns None when a track id repeats within a frame (trackers that were off
+    write the same id, e.g. 0, for everybody), so the caller can fall back to
+    :func:`individuals_by_rank`.
+
+    Examples
+    --------
+    >>> slots, names = individuals_from_tracks(np.array([0, 0, 1]), np.array([5, 2, 5]))
+    >>> slots.tolist(), names
+    ([1, 0, 1], ['id_2', 'id_5'])
+    """
+    pairs = np.stack([frames, tracks], axis=1)
+    if len(np.unique(pairs, axis=0)) != len(pairs):
+        return None
+    ids, slots = np.unique(tracks, return_inverse=True)
+    return slots.ravel(), [f"id_{int(i)}" for i in ids]
+
+
+def individuals_by_rank(
+    frames: np.ndarray, scores: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Individuals by rank within each frame: ``id_0`` is the highest score.
+
+    Without scores the order of the records in the file is kept. NaN scores rank
+    last; ties keep the file order.
+
+    Examples
+    --------
+    >>> slots, names = individuals_by_rank(np.array([0, 0, 1]), np.array([0.2, 0.9, 0.5]))
+    >>> slots.tolist(), names
+    ([1, 0, 0], ['id_0', 'id_1'])
+    """
+    n = len(frames)
+    secondary = np.arange(n) if scores is None else -scores
+    order = np.lexsort((secondary, frames))
+    sorted_frames = frames[order]
+    first = np.searchsorted(sorted_frames, sorted_frames, side="left")
+    slots = np.empty(n, dtype=np.int64)
+    slots[order] = np.arange(n) - first
+    n_individuals = int(slots.max()) + 1 if n else 0
+    return slots, [f"id_{i}" for i in range(n_individuals)]
+
+
+def assemble(
+    path: Path,
+    *,
+    frames: np.ndarray,
+    slots: np.ndarray,
+    individuals: Sequence[str],
+    points: np.ndarray,
+    confidence: np.ndarray | None,
+    missing: np.ndarray | None = None,
+    skeleton: str | None = None,
+    keypoints: Sequence[str],
+    fps: float | None,
+    confidence_threshold: float | None,
+    source_software: str,
+    n_frames: int | None = None,
+) -> PoseSequence:
+    """Lay records out on the frame grid ``0 .. max(frames)`` and build the sequence.
+
+    Parameters
+    ----------
+    path
+        The file read (for errors and ``source_file``).
+    frames, slots
+        ``(n,)`` frame and individual index of each record.
+    individuals
+        Individual ids, indexed by ``slots``.
+    points
+        ``(n, K, D)`` positions, D = 2 or 3.
+    confidence
+        ``(n, K)`` confidences, or None (1 where observed, NaN elsewhere).
+    missing
+        ``(n, K)`` True where the file marks a keypoint as not found.
+    skeleton, keypoints
+        Skeleton name (None when unknown) and keypoint names.
+    fps
+        Frames per second, or None for time in frames.
+    confidence_threshold
+        Keypoints below it lose their position (the confidence is kept).
+    source_software
+        Written to the ``source_software`` attr.
+    n_frames
+        Length of the frame axis when the file says (frames after the last record);
+        default ``max(frames) + 1``.
+
+    Notes
+    -----
+    Missing keypoints, keypoints below the threshold and frames without records are
+    NaN in ``position``; frames without records are NaN in ``confidence`` too.
+    """
+    if n_frames is None:
+        n_frames = int(frames.max()) + 1 if len(frames) else 0
+    n_keypoints, n_space = points.shape[1], points.shape[2]
+    cells = n_frames * n_keypoints * max(len(individuals), 1)
+    if cells * (n_space + 2) * 8 > MAX_GRID_BYTES:
+        raise PoseFileError(
+            path,
+            f"frame numbers up to {n_frames - 1} for {len(np.unique(frames))} frames "
+            "with data would need more than 2 GiB; check the frame numbers",
+        )
+    points = points.copy()
+    if missing is not None:
+        points[missing] = np.nan
+    if confidence is not None and confidence_threshold is not None:
+        points[confidence < confidence_threshold] = np.nan
+    grid = np.full((n_frames, len(individuals), n_keypoints, n_space), np.nan)
+    grid[frames, slots] = points
+    position = np.moveaxis(grid, (1, 3), (3, 1))  # (time, space, keypoint, individual)
+    conf_grid = np.full((n_frames, len(individuals), n_keypoints), np.nan)
+    if confidence is None:
+        confidence = np.where(np.isfinite(points).all(axis=-1), 1.0, np.nan)
+    conf_grid[frames, slots] = confidence
+    return PoseSequence.from_arrays(
+        np.ascontiguousarray(position),
+        np.ascontiguousarray(conf_grid.transpose(0, 2, 1)),
+        skeleton=skeleton,
+        keypoints=list(keypoints),
+        individuals=list(individuals),
+        fps=fps,
+        source_software=source_software,
+        source_file=str(path),
+    )

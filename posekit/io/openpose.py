@@ -1,0 +1,347 @@
+"""OpenPose: a folder of per-frame ``*_keypoints.json`` files (``--write_json``).
+
+Each file is one frame (OpenPose ``doc/02_output.md``)::
+
+    {"version": 1.3,
+     "people": [{"person_id": [-1],
+                 "pose_keypoints_2d": [x0, y0, c0, x1, y1, c1, ...],
+                 "face_keypoints_2d": [], "hand_left_keypoints_2d": [], ...}]}
+
+and is named ``<video or image name>_<frame, 12 digits>_keypoints.json``. The body
+layout follows from the number of keypoints: 25 is BODY_25 (skeleton ``body_25``),
+18 is COCO (``coco_18``); 28 is posekit's own output layout (``mpi_inf_3dhp_28``).
+OpenPose 1.0 called the array ``pose_keypoints``; both names are read.
+
+AlphaPose's ``--format open`` writes the same per-image objects into ``sep-json/``
+as ``<image stem>.json``; a folder without ``*_keypoints.json`` files is read from
+its ``*.json`` files, so that folder reads too (COCO-18 layout).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import attrs
+import numpy as np
+
+from posekit.errors import PoseFileError, PoseSequenceError
+from posekit.hookspecs import hookimpl
+from posekit.io._atomic import atomic_folder, refuse_input
+from posekit.io._records import (
+    assemble,
+    frame_number,
+    individual_numbers,
+    individuals_by_rank,
+    individuals_from_tracks,
+    layout_for,
+    load_json,
+    numeric_rows,
+    read_head,
+    track_id,
+)
+from posekit.registry import Registry
+from posekit.sequence import PoseSequence
+
+#: Skeleton of a body array by its number of keypoints.
+LAYOUTS: dict[int, str] = {25: "body_25", 18: "coco_18", 28: "mpi_inf_3dhp_28"}
+_POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
+_EMPTY_PARTS = (
+    "face_keypoints_2d",
+    "hand_left_keypoints_2d",
+    "hand_right_keypoints_2d",
+    "pose_keypoints_3d",
+    "face_keypoints_3d",
+    "hand_left_keypoints_3d",
+    "hand_right_keypoints_3d",
+)
+
+
+class PersonRecord(NamedTuple):
+    """One person in one frame, as found in a file."""
+
+    path: Path
+    record: str
+    field: str
+    frame: int
+    keypoints: list[Any]
+    person_id: int | None
+
+
+def people_of(
+    path: Path,
+    data: Any,
+    frame: int,
+    *,
+    record: str = "",
+    people_key: str = "people",
+    keypoint_keys: tuple[str, ...] = _POSE_KEYS,
+) -> list[PersonRecord]:
+    """The people of one frame's JSON object (OpenPose's, or AlphaPose's open/cmu).
+
+    Raises
+    ------
+    PoseFileError
+        If the object, its people list or a person is malformed.
+    """
+    if type(data) is not dict:
+        raise PoseFileError(path, f"expected an object with {people_key!r}", record=record or None)
+    people = data.get(people_key)
+    if type(people) is not list:
+        raise PoseFileError(path, "missing or not a list", record=record or None, field=people_key)
+    found = []
+    for j, person in enumerate(people):
+        name = f"{record}{people_key}[{j}]"
+        if type(person) is not dict:
+            raise PoseFileError(path, "expected an object", record=name)
+        key = next((k for k in keypoint_keys if k in person), keypoint_keys[0])
+        keypoints = person.get(key)
+        if type(keypoints) is not list:
+            raise PoseFileError(path, "missing or not a list", record=name, field=key)
+        person_id = None
+        if "person_id" in person:
+            person_id = track_id(person["person_id"])
+            if person_id is None:
+                raise PoseFileError(
+                    path, "expected a number or a list holding one", record=name, field="person_id"
+                )
+        found.append(PersonRecord(path, name, key, frame, keypoints, person_id))
+    return found
+
+
+def people_to_sequence(
+    path: Path,
+    people: list[PersonRecord],
+    *,
+    n_frames: int,
+    layouts: dict[int, str],
+    skeleton: str | None,
+    fps: float | None,
+    confidence_threshold: float | None,
+    source_software: str,
+) -> PoseSequence:
+    """Build a sequence from the people of all frames (``x, y, c`` per keypoint).
+
+    Keypoints written as ``0, 0, 0`` are missing. People are individuals by their
+    ``person_id`` when every person has a distinct non-negative one in its frame,
+    else by their order in the frame (``id_0`` first).
+    """
+    if not people:
+        raise PoseFileError(path, "no person in any frame")
+    first = people[0]
+    width = len(first.keypoints)
+    if width == 0 or width % 3:
+        raise PoseFileError(
+            first.path,
+            f"{width} values: expected x, y, confidence for each keypoint",
+            record=first.record,
+            field=first.field,
+        )
+    for person in people:
+        if len(person.keypoints) != width:
+            raise PoseFileError(
+                person.path,
+                f"{len(person.keypoints)} values; the first person has {width}",
+                record=person.record,
+                field=person.field,
+            )
+    values = numeric_rows(
+        [p.keypoints for p in people], lambda i: (people[i].path, people[i].record), first.field
+    )
+    layout = layout_for(
+        first.path, width // 3, layouts, skeleton, record=first.record, field=first.field
+    )
+    xyc = values.reshape(len(people), width // 3, 3)[:, : layout.n_keypoints]
+    frames = np.array([p.frame for p in people], dtype=np.int64)
+    ids = [p.person_id for p in people]
+    individuals = None
+    if all(i is not None and i >= 0 for i in ids):
+        individuals = individuals_from_tracks(frames, np.array(ids, dtype=np.int64))
+    slots, names = individuals or individuals_by_rank(frames)
+    return assemble(
+        path,
+        frames=frames,
+        slots=slots,
+        individuals=names,
+        points=xyc[..., :2],
+        confidence=xyc[..., 2],
+        missing=(xyc == 0).all(axis=-1),
+        skeleton=layout.skeleton,
+        keypoints=layout.keypoints,
+        fps=fps,
+        confidence_threshold=confidence_threshold,
+        source_software=source_software,
+        n_frames=n_frames,
+    )
+
+
+def _frame_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*_keypoints.json")) or sorted(folder.glob("*.json"))
+
+
+@attrs.frozen
+class OpenPoseReader:
+    """Read a folder of OpenPose ``*_keypoints.json`` files (one per frame).
+
+    Parameters
+    ----------
+    skeleton
+        Skeleton name for a layout other than BODY_25 / COCO-18 / mpi_inf_3dhp_28
+        (the number of keypoints must fit it).
+    fps
+        Frames per second (the files have none); None gives time in frames.
+    confidence_threshold
+        Keypoints with a lower confidence lose their position; confidence is kept.
+
+    Notes
+    -----
+    The frame number of a file is the last number in its name; the frame axis runs
+    from 0 to the largest, and frames without a file or without people are NaN.
+    Keypoints written ``0, 0, 0`` (not found) are NaN with confidence 0.
+    ``person_id`` is OpenPose's track id: ``-1`` (or ``[-1]``), untracked, makes the
+    people of each frame individuals by their order in the file.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> person = {"person_id": [-1], "pose_keypoints_2d": [1.0, 2.0, 0.9] * 25}
+    >>> for frame in (0, 2):
+    ...     name = f"clip_{frame:012d}_keypoints.json"
+    ...     _ = (folder / name).write_text(json.dumps({"version": 1.3, "people": [person]}))
+    >>> seq = OpenPoseReader().read(folder)
+    >>> seq.skeleton, seq.n_frames, bool(np.isnan(seq.positions()[0, 1]).all())
+    ('body_25', 3, True)
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = ("",)
+    skeleton: str | None = None
+    fps: float | None = None
+    confidence_threshold: float | None = None
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """True for a folder with ``*_keypoints.json`` files, or ``*.json`` with people."""
+        if not path.is_dir():
+            return False
+        if next(path.glob("*_keypoints.json"), None) is not None:
+            return True
+        first = next(path.glob("*.json"), None)
+        return first is not None and '"people"' in read_head(first, 4096)
+
+    def read(self, path: Path) -> PoseSequence:
+        """Read the folder.
+
+        Raises
+        ------
+        PoseFileError
+            If it is no folder, holds no frame files, two files claim one frame, or
+            a file is malformed (naming the file, the person and the field).
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise PoseFileError(
+                path, "expected a folder of *_keypoints.json files (OpenPose --write_json)"
+            )
+        files = _frame_files(path)
+        if not files:
+            raise PoseFileError(path, "no frames: the folder has no *_keypoints.json files")
+        people: list[PersonRecord] = []
+        seen: dict[int, Path] = {}
+        for file in files:
+            frame = frame_number(file.name)
+            if frame is None:
+                raise PoseFileError(path, "no frame number in the file name", record=file.name)
+            if frame in seen:
+                raise PoseFileError(
+                    path,
+                    f"{seen[frame].name} and {file.name} are both frame {frame} "
+                    "(files of two videos in one folder?)",
+                    record=file.name,
+                )
+            seen[frame] = file
+            people += people_of(file, load_json(file), frame)
+        return people_to_sequence(
+            path,
+            people,
+            n_frames=max(seen) + 1,
+            layouts=LAYOUTS,
+            skeleton=self.skeleton,
+            fps=self.fps,
+            confidence_threshold=self.confidence_threshold,
+            source_software="OpenPose",
+        )
+
+
+@attrs.frozen
+class OpenPoseWriter:
+    """Write a folder of OpenPose ``<name>_<frame>_keypoints.json`` files.
+
+    One file per frame (``<name>`` is the folder's name, the frame has 12 digits), with
+    one person per individual observed in that frame: ``person_id`` is the individual's
+    number (``id_3`` -> ``[3]``) and ``pose_keypoints_2d`` its keypoints in the
+    sequence's own joint order (remap first, e.g. ``seq.remap("body_25")``, for
+    OpenPose's layout). Missing keypoints are written ``0, 0, 0``; a NaN confidence
+    of an observed keypoint is written 0.
+
+    The files are written into a temporary folder that then replaces ``path``; an
+    existing ``path`` is replaced only if it holds nothing but ``*_keypoints.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> seq = PoseSequence.from_arrays(np.ones((2, 2, 25, 1)), skeleton="body_25")
+    >>> out = Path(tempfile.mkdtemp()) / "clip"
+    >>> OpenPoseWriter().write(seq, out)
+    >>> sorted(p.name for p in out.iterdir())[0]
+    'clip_000000000000_keypoints.json'
+    """
+
+    suffix: ClassVar[str] = ""
+
+    def write(self, sequence: PoseSequence, path: Path) -> None:
+        """Write the folder atomically.
+
+        Raises
+        ------
+        PoseSequenceError
+            If the sequence is 3D (``pose_keypoints_2d`` holds 2D keypoints).
+        PoseFileError
+            If ``path`` is the sequence's input or a folder holding other files.
+        """
+        path = Path(path)
+        refuse_input(sequence, path)
+        if sequence.n_space != 2:
+            raise PoseSequenceError("OpenPose's pose_keypoints_2d holds 2D keypoints; the sequence is 3D")
+        position = sequence.positions()
+        observed = np.isfinite(position).all(axis=-1)
+        confidence = np.nan_to_num(sequence.confidences(), nan=0.0)
+        values = np.concatenate([position, confidence[..., None]], axis=-1)
+        values[~observed] = 0.0
+        present = observed.any(axis=-1)
+        numbers = individual_numbers(sequence.individuals)
+        with atomic_folder(path, lambda p: p.name.endswith("_keypoints.json")) as folder:
+            for frame in range(sequence.n_frames):
+                people = [
+                    {
+                        "person_id": [numbers[i]],
+                        "pose_keypoints_2d": values[i, frame].ravel().tolist(),
+                        **{part: [] for part in _EMPTY_PARTS},
+                    }
+                    for i in np.flatnonzero(present[:, frame])
+                ]
+                text = json.dumps({"version": 1.3, "people": people})
+                (folder / f"{path.name}_{frame:012d}_keypoints.json").write_text(text, "utf-8")
+
+
+@hookimpl
+def posekit_register_readers(registry: Registry) -> None:
+    """Register the OpenPose reader."""
+    registry.add_reader("openpose", OpenPoseReader)
+
+
+@hookimpl
+def posekit_register_writers(registry: Registry) -> None:
+    """Register the OpenPose writer."""
+    registry.add_writer("openpose", OpenPoseWriter)
