@@ -432,6 +432,9 @@ class PoseSequence:
                 dataset = opened.load()
         except (OSError, ValueError) as err:
             raise PoseFileError(path, f"cannot read as netCDF: {err}") from None
+        # movement names these dims in the plural
+        plural = {"keypoints": "keypoint", "individuals": "individual"}
+        dataset = dataset.rename({k: v for k, v in plural.items() if k in dataset.dims})
         for name in ("time", "space", "keypoint", "individual"):
             if name in dataset.coords and dataset[name].dtype == object:
                 dataset[name] = dataset[name].astype(str)
