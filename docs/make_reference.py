@@ -63,7 +63,13 @@ def summary(cls: type) -> str:
 def entry_section(entry: Entry) -> str:
     """The Markdown section of one reader, writer or stage."""
     cls = entry.cls
-    lines = [f"### `{entry.name}`", "", summary(cls), "", f"Class: `{cls.__module__}.{cls.__qualname__}`"]
+    lines = [
+        f"### `{entry.name}`",
+        "",
+        summary(cls),
+        "",
+        f"Class: `{cls.__module__}.{cls.__qualname__}`",
+    ]
     if entry.kind == "reader":
         lines[-1] += f"; file suffixes: {', '.join(f'`{s}`' for s in cls.suffixes)}"
     if entry.kind == "writer":

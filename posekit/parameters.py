@@ -198,9 +198,7 @@ def build(
             problems.append(Problem(key, str(err)))
     for name, field in fields.items():
         if field.default is attrs.NOTHING and name not in parameters:
-            problems.append(
-                Problem(name, f"missing required parameter ({describe(field.type)})")
-            )
+            problems.append(Problem(name, f"missing required parameter ({describe(field.type)})"))
     if problems:
         return None, problems
     try:

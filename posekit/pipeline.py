@@ -219,9 +219,7 @@ class Pipeline:
 
     # -- building -------------------------------------------------------------------
     @classmethod
-    def from_yaml(
-        cls, path: str | Path, overrides: Mapping[str, Any] | None = None
-    ) -> Pipeline:
+    def from_yaml(cls, path: str | Path, overrides: Mapping[str, Any] | None = None) -> Pipeline:
         """Read and check a pipeline file.
 
         Parameters
@@ -410,7 +408,7 @@ class Pipeline:
                 writer.write(part, target)
                 outputs.append(target)
             timings[where] = time.perf_counter() - clock
-        except Exception as err:  # one bad file must not stop the others
+        except Exception as err:  # noqa: BLE001  (one bad file must not stop the others)
             return FileResult(job.path, tuple(outputs), f"{where}: {err}", timings)
         return FileResult(job.path, tuple(outputs), None, timings)
 

@@ -20,7 +20,9 @@ def rotation(angle: float, dims: int) -> np.ndarray:
     return matrix
 
 
-def moving_pose(frames: int, dims: int, seed: int, individuals: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def moving_pose(
+    frames: int, dims: int, seed: int, individuals: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """A rigid pose moved by a random similarity in each frame: (position, true pose)."""
     rng = np.random.default_rng(seed)
     pose = rng.normal(size=(17, dims))
@@ -44,9 +46,14 @@ def moving_pose(frames: int, dims: int, seed: int, individuals: int = 1) -> tupl
     missing=st.floats(0.0, 0.6),
     twice=st.booleans(),
 )
-def test_invert_gives_back_the_input(seed, frames, individuals, dims, per, window, scale, missing, twice):
+def test_invert_gives_back_the_input(
+    seed, frames, individuals, dims, per, window, scale, missing, twice
+):
     rng = np.random.default_rng(seed)
-    position = rng.normal(scale=3.0, size=(frames, dims, 17, individuals)) + rng.normal(size=dims)[:, None, None]
+    position = (
+        rng.normal(scale=3.0, size=(frames, dims, 17, individuals))
+        + rng.normal(size=dims)[:, None, None]
+    )
     gone = rng.random((frames, 17, individuals)) < missing
     position = np.where(gone[:, None], np.nan, position)
     sequence = PoseSequence.from_arrays(position, skeleton="coco_17", fps=30)
@@ -74,7 +81,7 @@ def test_without_scale_the_size_is_kept():
     sequence = PoseSequence.from_arrays(position, skeleton="coco_17")
     aligned = Align(scale=False)(sequence)
     assert np.allclose(aligned.dataset["align_scale"], 1.0)
-    size = lambda p: np.linalg.norm(p - p.mean(axis=-2, keepdims=True), axis=(-2, -1))  # noqa: E731
+    size = lambda p: np.linalg.norm(p - p.mean(axis=-2, keepdims=True), axis=(-2, -1))
     np.testing.assert_allclose(size(aligned.positions()), size(sequence.positions()))
 
 
@@ -83,7 +90,11 @@ def test_per_window_keeps_the_motion_inside_a_window():
     sequence = PoseSequence.from_arrays(position, skeleton="coco_17")
     aligned = Align(per="window", window=4)(sequence)
     scale = aligned.dataset["align_scale"].values[:, 0]
-    assert np.all(scale[:4] == scale[0]) and np.all(scale[4:8] == scale[4]) and np.all(scale[8:] == scale[8])
+    assert (
+        np.all(scale[:4] == scale[0])
+        and np.all(scale[4:8] == scale[4])
+        and np.all(scale[8:] == scale[8])
+    )
     assert scale[0] != scale[4]
 
 
@@ -91,13 +102,17 @@ def test_reference_file_is_the_target(tmp_path):
     position, pose = moving_pose(6, 3, seed=4)
     reference = PoseSequence.from_arrays(pose.T[None, :, :, None], skeleton="coco_17")
     reference.to_netcdf(tmp_path / "ref.nc")
-    aligned = Align(reference=tmp_path / "ref.nc")(PoseSequence.from_arrays(position, skeleton="coco_17"))
+    aligned = Align(reference=tmp_path / "ref.nc")(
+        PoseSequence.from_arrays(position, skeleton="coco_17")
+    )
     np.testing.assert_allclose(aligned.positions()[0], np.broadcast_to(pose, (6, 17, 3)), atol=1e-9)
     assert aligned.log[-1]["parameters"]["reference"] == str(tmp_path / "ref.nc")
 
 
 def test_reference_must_fit(tmp_path):
-    PoseSequence.from_arrays(np.ones((1, 2, 17, 1)), skeleton="coco_17").to_netcdf(tmp_path / "ref2d.nc")
+    PoseSequence.from_arrays(np.ones((1, 2, 17, 1)), skeleton="coco_17").to_netcdf(
+        tmp_path / "ref2d.nc"
+    )
     sequence = PoseSequence.from_arrays(np.ones((2, 3, 17, 1)), skeleton="coco_17")
     with pytest.raises(PoseSequenceError, match="does not fit"):
         Align(reference=tmp_path / "ref2d.nc")(sequence)

@@ -63,12 +63,21 @@ def test_run_processes_every_file_relative_to_the_pipeline_folder(clips, monkeyp
         assert [entry["stage"] for entry in out.log] == ["confidence_filter", "remap"]
     result = report.files[0]
     assert result.outputs == (clips / "out" / "clip0.nc",)
-    assert set(result.timings) == {"read", "steps[1] (confidence_filter)", "steps[2] (remap)", "write"}
+    assert set(result.timings) == {
+        "read",
+        "steps[1] (confidence_filter)",
+        "steps[2] (remap)",
+        "write",
+    }
 
 
 def test_one_file_per_individual(clips):
     make_sequence(individuals=2).to_netcdf(clips / "data" / "pair.nc")
-    data = {**REMAP, "input": {"path": "data/pair.nc"}, "output": {"path": "out/{stem}-{individual}.nc"}}
+    data = {
+        **REMAP,
+        "input": {"path": "data/pair.nc"},
+        "output": {"path": "out/{stem}-{individual}.nc"},
+    }
     report = Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False)
     assert [p.name for p in report.files[0].outputs] == ["pair-id_0.nc", "pair-id_1.nc"]
     assert PoseSequence.read_netcdf(report.files[0].outputs[1]).individuals == ["id_1"]
@@ -281,12 +290,22 @@ def test_a_failing_step_names_the_step(clips):
 def test_convert_accepts(value, annotation, expected):
     from typing import Literal  # noqa: F401  (used by eval)
 
-    assert convert(value, eval(annotation) if isinstance(annotation, str) else annotation) == expected
+    assert (
+        convert(value, eval(annotation) if isinstance(annotation, str) else annotation) == expected
+    )
 
 
 @pytest.mark.parametrize(
     ("value", "annotation"),
-    [(True, int), (True, float), (1, bool), ("1", float), ([1], "list[str]"), (1, "Literal[True]"), ("x", "int | None")],
+    [
+        (True, int),
+        (True, float),
+        (1, bool),
+        ("1", float),
+        ([1], "list[str]"),
+        (1, "Literal[True]"),
+        ("x", "int | None"),
+    ],
 )
 def test_convert_rejects(value, annotation):
     from typing import Literal  # noqa: F401  (used by eval)

@@ -24,9 +24,17 @@ ORIGIN = "posekit-example-skeleton 0.1.0"
 
 def posekit(*args: str, path: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m posekit`` with ``path`` first on PYTHONPATH."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "posekit", *args], capture_output=True, text=True, env=env, cwd=cwd
+        [sys.executable, "-m", "posekit", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
     )
 
 
@@ -65,7 +73,9 @@ def test_example_plugin_is_listed_with_its_distribution(installed):
     done = posekit("plugins", path=installed)
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()]
-    assert ["mediapipe_csv", *ORIGIN.split()] == rows[[r[:1] for r in rows].index(["mediapipe_csv"])][:3]
+    assert ["mediapipe_csv", *ORIGIN.split()] == rows[
+        [r[:1] for r in rows].index(["mediapipe_csv"])
+    ][:3]
     assert ["mediapipe_33", *ORIGIN.split()] in rows
     assert "failed plugins:" not in done.stdout
 
@@ -99,7 +109,9 @@ def make_broken_plugin(folder: Path) -> Path:
     )
     info = folder / "broken_posekit_plugin-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-posekit-plugin\nVersion: 1.0\n")
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-posekit-plugin\nVersion: 1.0\n"
+    )
     (info / "entry_points.txt").write_text(
         "[posekit]\nbroken = broken_posekit_plugin\n\n"
         "[posekit.skeletons]\nbroken = broken_posekit_plugin_skeletons\n"

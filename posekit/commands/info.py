@@ -27,11 +27,9 @@ def info(
     from posekit.registry import get_registry
 
     try:
-        entry = (
-            get_registry().entry("reader", reader) if reader else choose_reader(file)
-        )
+        entry = get_registry().entry("reader", reader) if reader else choose_reader(file)
         sequence = entry.cls().read(file)
-    except (PosekitError, OSError) as err:
+    except (PosekitError, OSError, TypeError, ValueError) as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(1) from None
     duration = f" ({sequence.n_frames / sequence.fps:.2f} s)" if sequence.fps else ""

@@ -26,7 +26,9 @@ def plugins() -> None:
         and all(isinstance(entry, Entry) for entry in table.values())
     }
     entries = [entry for table in tables.values() for entry in table.values()]
-    width = max((len(name) for name in [*registry.skeleton_files, *(e.name for e in entries)]), default=0)
+    width = max(
+        (len(name) for name in [*registry.skeleton_files, *(e.name for e in entries)]), default=0
+    )
     origin_width = max((len(entry.origin) for entry in entries), default=0)
     for kind, table in tables.items():
         typer.echo(f"{kind}:")

@@ -32,7 +32,9 @@ def skeletons(
             except PosekitError as err:
                 typer.echo(f"{skeleton_name:<{width}}  broken: {err}")
                 continue
-            typer.echo(f"{skeleton_name:<{width}}  {skeleton.n_joints:>3} joints  {skeleton.description}")
+            typer.echo(
+                f"{skeleton_name:<{width}}  {skeleton.n_joints:>3} joints  {skeleton.description}"
+            )
         return
     try:
         skeleton = registry.skeleton(name)
@@ -43,7 +45,9 @@ def skeletons(
     typer.echo(f"source: {skeleton.source}")
     typer.echo(f"convention: {skeleton.convention}")
     typer.echo(f"joints ({skeleton.n_joints}): index, name, parent, side")
-    for index, (joint, parent) in enumerate(zip(skeleton.joint_names, skeleton.parents, strict=True)):
+    for index, (joint, parent) in enumerate(
+        zip(skeleton.joint_names, skeleton.parents, strict=True)
+    ):
         parent_name = skeleton.joint_names[parent] if parent >= 0 else "(root)"
         typer.echo(f"  {index:>3}  {joint:<20} {parent_name:<20} {skeleton.side(index)}")
     typer.echo("pairs (left, right):")

@@ -58,10 +58,13 @@ def choose_writer(path: str | Path, registry: Registry | None = None) -> Entry:
     for entry in registry.writers.values():
         if getattr(entry.cls, "suffix", None) == suffix:
             return entry
-    known = ", ".join(f"{e.name} ({getattr(e.cls, 'suffix', '?')})" for e in registry.writers.values())
+    known = ", ".join(
+        f"{e.name} ({getattr(e.cls, 'suffix', '?')})" for e in registry.writers.values()
+    )
     raise PoseFileError(
-        path, f"no writer writes {suffix or 'files without a suffix'}; name one with "
-        f"'writer' (known: {known})"
+        path,
+        f"no writer writes {suffix or 'files without a suffix'}; name one with "
+        f"'writer' (known: {known})",
     )
 
 
@@ -73,5 +76,5 @@ def _sniffs(entry: Entry, path: Path) -> bool:
     """The reader's content check; a check that fails to run counts as no."""
     try:
         return bool(entry.cls.sniff(path))
-    except Exception:  # a plugin's sniff must not stop the choice
+    except Exception:  # noqa: BLE001  (a plugin's sniff must not stop the choice)
         return False
