@@ -72,7 +72,6 @@ DISTANCE = (3.5, 6.0)
 WINDOW_SOURCES = (
     "posekit/camera.py",
     "posekit/normalize.py",
-    "posekit/windowing.py",
     "training/augment.py",
     "training/build_windows.py",
 )
@@ -115,9 +114,12 @@ def cut_windows(sequence: np.ndarray, starts: np.ndarray, window: int = WINDOW) 
            [ 4., 27.],
            [ 6., 29.]])
     """
-    from posekit.windowing import pad_to_window
-
-    sequence = pad_to_window(np.asarray(sequence), window, axis=-3)
+    sequence = np.asarray(sequence)
+    missing = window - sequence.shape[-3]
+    if missing > 0:  # repeat the last frame (NOTES.md: pad short sequences at the edge)
+        widths = [(0, 0)] * sequence.ndim
+        widths[-3] = (0, missing)
+        sequence = np.pad(sequence, widths, mode="edge")
     index = np.asarray(starts)[:, None] + np.arange(window)
     return sequence[..., index, :, :]
 
@@ -253,7 +255,7 @@ def build_windows(
         return path
     started = time.perf_counter()
     data, failures = load_clips(mocap, clips, fps=settings.fps, cache_dir=cache,
-                                workers=workers, progress=progress)
+                                workers=workers, progress=progress, refresh=force)
     parts = []
     for clip in tqdm(data, desc=f"windows {settings.split}", unit="clip", disable=not progress):
         windows = clip_windows(clip, data[clip], settings)
@@ -310,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--distance", type=float, nargs=2, default=DISTANCE,
                         metavar=("NEAR", "FAR"), help="camera distance range in metres")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
-    parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    parser.add_argument("--force", action="store_true", help="rebuild even if cached (3D clips too)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     settings = WindowSettings(

@@ -143,11 +143,12 @@ def git_commit() -> str | None:
         return None
 
 
-#: Sources that decide the 3D clips (for the cache key).
+#: Sources that decide the 3D clips (for the cache key): the parser, the mapping data and
+#: the resampling. The general machinery (PoseSequence.remap) is not hashed, so that
+#: unrelated edits of the core do not invalidate every cache; pass ``--force`` to the builders
+#: (or delete ``cache/clips3d``) after changing how remapping works.
 CLIP_SOURCES = (
     "posekit/io/asf_amc.py",
-    "posekit/sequence.py",
-    "posekit/skeleton.py",
     "posekit/resample.py",
     "skeletons/cmu_31.toml",
     "skeletons/mpi_inf_3dhp_28.toml",
@@ -194,6 +195,7 @@ def load_clips(
     cache_dir: Path | None = None,
     workers: int = 1,
     progress: bool = True,
+    refresh: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The clips as ``{name: (T, 28, 3) float32}``, from the 3D cache where possible.
 
@@ -214,6 +216,8 @@ def load_clips(
         Processes used to read the clips that are not cached.
     progress
         Show a tqdm progress bar.
+    refresh
+        Read every clip again and overwrite its cache entry.
 
     Returns
     -------
@@ -238,7 +242,7 @@ def load_clips(
     for clip in clips:
         size = files[clip].stat().st_size
         cached = folder / f"{clip}.npz" if folder is not None else None
-        if cached is not None and cached.is_file():
+        if cached is not None and cached.is_file() and not refresh:
             with np.load(cached, allow_pickle=False) as data:
                 if int(data["source_size"]) == size and float(data["fps"]) == fps:
                     out[clip] = data["positions"]
