@@ -125,11 +125,6 @@ class FileResult:
         """True if the file went through every step and was written."""
         return self.error is None
 
-    @property
-    def seconds(self) -> float:
-        """Total seconds spent on the file."""
-        return sum(self.timings.values())
-
 
 @attrs.frozen
 class RunReport:
