@@ -319,3 +319,16 @@ def test_path_parameters_resolve_against_the_base(tmp_path):
 
     stage, problems_found = build(Align, {"reference": "ref.nc"}, tmp_path)
     assert problems_found == [] and stage.reference == tmp_path / "ref.nc"
+
+
+def test_import_posekit_is_light_and_exports_pipeline_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, posekit\n"
+        "print(sorted(m for m in ('xarray', 'torch', 'posekit.pipeline') if m in sys.modules))\n"
+        "print(posekit.Pipeline.__module__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "posekit.pipeline"]
