@@ -24,6 +24,8 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.sequence import PoseSequence
 
+#: Frame numbers have at most this many digits (larger ones are no frame numbers).
+MAX_FRAME_DIGITS = 15
 #: Largest arrays a reader may allocate (bytes) before it suspects a bad frame number.
 MAX_GRID_BYTES = 2 * 1024**3
 
@@ -67,6 +69,8 @@ def read_head(path: Path, size: int = 65536) -> str:
 def frame_number(name: str) -> int | None:
     """The frame number in a file or image name: the last run of digits of its stem.
 
+    None when the stem has no digits (or more than :data:`MAX_FRAME_DIGITS`).
+
     Examples
     --------
     >>> frame_number("12.jpg"), frame_number("clip_000000000042_keypoints.json")
@@ -80,7 +84,9 @@ def frame_number(name: str) -> int | None:
     elif "." in stem.lstrip("."):
         stem = stem[: stem.rindex(".")]
     match = _LAST_NUMBER.search(stem)
-    return int(match.group(1)) if match else None
+    if match is None or len(match.group(1)) > MAX_FRAME_DIGITS:
+        return None
+    return int(match.group(1))
 
 
 def individual_numbers(individuals: Sequence[str]) -> list[int]:
@@ -107,6 +113,22 @@ def is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
+def as_float(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else (or an int too large).
+
+    Examples
+    --------
+    >>> as_float(2), as_float("2"), as_float(10**400)
+    (2.0, None, None)
+    """
+    if not is_number(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 def track_id(value: Any) -> int | None:
     """A track id given as a number or a (nested) list holding one, e.g. ``[[1.0]]``.
 
@@ -127,31 +149,35 @@ def track_id(value: Any) -> int | None:
 
 
 def numeric_rows(
-    rows: Sequence[Any], locate: Callable[[int], tuple[Path, str]], field: str
+    rows: Sequence[Any], locate: Callable[[int], tuple[Path, str]], field: str, ndim: int = 2
 ) -> np.ndarray:
     """Stack equally shaped (nested) lists of JSON numbers into a float array, fast.
 
-    ``locate(i)`` gives the file and the record name of row ``i`` for error messages.
-    The common case costs one ``np.array`` call; rows are inspected one by one only
-    to report an error.
+    ``ndim`` is the dimension of the result (2 for flat rows, 3 for rows of
+    ``[x, y]`` pairs). ``locate(i)`` gives the file and the record name of row ``i``
+    for error messages. The common case costs one ``np.array`` call; rows are
+    inspected one by one only to report an error.
 
-    Raises
-    ------
-    PoseFileError
-        Naming the first row that holds something other than numbers.
+    Examples
+    --------
+    >>> numeric_rows([[1, 2.5], [3, 4]], lambda i: (Path("a.json"), f"[{i}]"), "keypoints")
+    array([[1. , 2.5],
+           [3. , 4. ]])
     """
     try:
         array = np.array(rows)
     except (ValueError, TypeError, OverflowError):
         array = None
-    if array is not None and array.dtype.kind in "iuf" and array.ndim >= 2:
+    if array is not None and array.dtype.kind in "iuf" and array.ndim == ndim:
         return array.astype(np.float64, copy=False)
     first_shape = _shape(rows[0]) if rows else None
     for i, row in enumerate(rows):
-        if not isinstance(row, list) or not _numbers_only(row):
+        shape = _shape(row)
+        if shape is None or len(shape) != ndim - 1 or not _numbers_only(row):
             path, record = locate(i)
-            raise PoseFileError(path, "expected numbers only", record=record, field=field)
-        if _shape(row) != first_shape:
+            depth = "numbers" if ndim == 2 else "lists of numbers"
+            raise PoseFileError(path, f"expected a list of {depth}", record=record, field=field)
+        if shape != first_shape:
             path, record = locate(i)
             raise PoseFileError(
                 path, "not the same shape as the first record", record=record, field=field
@@ -160,7 +186,7 @@ def numeric_rows(
         return np.array(rows, dtype=np.float64)
     except (ValueError, TypeError, OverflowError) as err:
         path, record = locate(0)
-        raise PoseFileError(path, f"expected numbers only: {err}", field=field) from None
+        raise PoseFileError(path, f"expected numbers: {err}", field=field) from None
 
 
 def _numbers_only(value: Any) -> bool:
@@ -170,6 +196,8 @@ def _numbers_only(value: Any) -> bool:
 
 
 def _shape(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, list):
+        return None
     try:
         return np.shape(value)
     except ValueError:

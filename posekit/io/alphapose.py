@@ -40,12 +40,13 @@ from posekit.errors import PoseFileError, PoseSequenceError
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._records import (
+    MAX_FRAME_DIGITS,
+    as_float,
     assemble,
     frame_number,
     individual_numbers,
     individuals_by_rank,
     individuals_from_tracks,
-    is_number,
     layout_for,
     load_json,
     numeric_rows,
@@ -71,7 +72,7 @@ _STRING_IMAGE_ID = re.compile(r'"image_id"\s*:\s*"')
 
 def _frame_of(value: Any) -> int | None:
     if type(value) is int:
-        return value if value >= 0 else None
+        return value if 0 <= value < 10**MAX_FRAME_DIGITS else None
     if isinstance(value, str):
         return frame_number(value)
     return None
@@ -188,9 +189,10 @@ class AlphaPoseReader:
             frames[i] = frame
             rows.append(keypoints)
             if "score" in record:
-                if not is_number(record["score"]):
+                score = as_float(record["score"])
+                if score is None:
                     raise PoseFileError(path, "expected a number", record=f"[{i}]", field="score")
-                scores[i] = record["score"]
+                scores[i] = score
             if len(tracks) == i and "idx" in record:
                 track = track_id(record["idx"])
                 if track is None:
@@ -207,7 +209,8 @@ class AlphaPoseReader:
         layout = layout_for(path, width // 3, LAYOUTS, self.skeleton, record="[0]", field="keypoints")
         values = numeric_rows(rows, lambda i: (path, f"[{i}]"), "keypoints")
         xyc = values.reshape(n, width // 3, 3)[:, : layout.n_keypoints]
-        individuals = individuals_from_tracks(frames, np.array(tracks)) if len(tracks) == n else None
+        tracked = len(tracks) == n and min(tracks) >= 0
+        individuals = individuals_from_tracks(frames, np.array(tracks)) if tracked else None
         slots, names = individuals or individuals_by_rank(frames, scores)
         return assemble(
             path,

@@ -29,10 +29,10 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._records import (
+    as_float,
     assemble,
     individuals_by_rank,
     individuals_from_tracks,
-    is_number,
     layout_for,
     load_json,
     numeric_rows,
@@ -74,8 +74,8 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
             raise PoseFileError(path, "expected an id", record=record, field="image_id")
         if type(item.get("keypoints")) is not list:
             raise PoseFileError(path, "missing or not a list", record=record, field="keypoints")
-        score = item.get("score", np.nan)
-        if not is_number(score):
+        score = as_float(item.get("score", np.nan))
+        if score is None:
             raise PoseFileError(path, "expected a number", record=record, field="score")
         track = None
         if "track_id" in item:
@@ -85,7 +85,7 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
         found.names.append(record)
         found.image_ids.append(image_id)
         found.keypoints.append(item["keypoints"])
-        found.scores.append(float(score))
+        found.scores.append(score)
         found.tracks.append(track)
     return found
 

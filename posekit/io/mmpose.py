@@ -30,6 +30,7 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._records import (
+    MAX_FRAME_DIGITS,
     assemble,
     individuals_by_rank,
     individuals_from_tracks,
@@ -164,7 +165,7 @@ class MMPoseReader:
                 if type(item) is not dict:
                     raise PoseFileError(path, "expected an object", record=record)
                 frame_id = item.get("frame_id")
-                if type(frame_id) is not int or frame_id < first_frame:
+                if type(frame_id) is not int or not first_frame <= frame_id < 10**MAX_FRAME_DIGITS:
                     raise PoseFileError(
                         path, f"expected an integer from {first_frame}", record=record, field="frame_id"
                     )
@@ -184,8 +185,8 @@ class MMPoseReader:
         def locate(i: int) -> tuple[Path, str]:
             return path, found.records[i]
 
-        points = numeric_rows(found.keypoints, locate, "keypoints")
-        if points.ndim != 3 or points.shape[2] not in (2, 3):
+        points = numeric_rows(found.keypoints, locate, "keypoints", ndim=3)
+        if points.shape[2] not in (2, 3):
             raise PoseFileError(
                 path, "expected [x, y] or [x, y, z] per keypoint", record=found.records[0],
                 field="keypoints",
