@@ -27,8 +27,9 @@ class Evaluate:
     Parameters
     ----------
     reference
-        Ground-truth file, or a folder holding ``<stem>.nc`` where ``<stem>`` is the
-        stem of the sequence's ``source_file`` attr.
+        Ground-truth file, or a folder holding ``<name>.nc`` where ``<name>`` is the
+        sequence's ``clip`` attr or the stem of its ``source_file`` attr (with or
+        without all its suffixes).
     output
         JSON file for the metrics; None: only the log entry.
     given
@@ -57,16 +58,23 @@ class Evaluate:
         path = Path(self.reference)
         if not path.is_dir():
             return path
-        source = sequence.dataset.attrs.get("source_file")
-        if source is None:
+        attrs_ = sequence.dataset.attrs
+        source = attrs_.get("source_file")
+        names = [str(attrs_["clip"])] if "clip" in attrs_ else []
+        if source is not None:
+            names += [Path(source).stem, Path(source).name.split(".")[0]]
+        if not names:
             raise EvaluationError(
                 f"evaluate: reference {path} is a folder but the sequence has no "
-                "'source_file' attr to match by name; give the reference file"
+                "'source_file' (or 'clip') attr to match by name; give the reference file"
             )
-        matches = sorted(p for p in path.iterdir() if p.stem == Path(source).stem)
-        if not matches:
-            raise EvaluationError(f"evaluate: no reference named {Path(source).stem!r} in {path}")
-        return matches[0]
+        for name in names:
+            matches = sorted(p for p in path.iterdir() if p.is_file() and p.stem == name)
+            if matches:
+                return matches[0]
+        raise EvaluationError(
+            f"evaluate: no reference named {' or '.join(map(repr, dict.fromkeys(names)))} in {path}"
+        )
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         from posekit.evaluation import read_sequence

@@ -1,0 +1,206 @@
+"""Reproduce the evaluation tables (EVALUATION.md; the JUMPS paper's Tables I and II):
+every method on every input condition of a split, scored against the ground truth.
+
+For each method and condition, every clip of ``<eval>/<split>/<condition>/`` goes
+through the method's stage; the outputs are scored against ``<eval>/<split>/truth/``
+with :mod:`posekit.evaluation`; the "given" joints are those the input observed (the 12
+of the upsampling layout; in ``dropout`` all 28, so nothing is "added"). Reported per
+method and condition: PCKh@0.1/0.5/1.0, AUC and mean error for all, added and given
+joints, jitter, and the speed (input frames per second: all frames over the summed
+wall time of the stage calls, one process, CPU count named).
+
+A method is a registered stage and its parameters (:data:`METHODS`); JUMPS joins the
+table by adding its line there. Never tune on ``test``: pick hyper-parameters on
+``val`` (``training.fit_baselines`` does, for the baselines).
+
+Example::
+
+    python -m training.reproduce_tables --split test --methods mean_pose,knn,ridge,ridge_window \\
+        --conditions upsample,hpe --out results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.mocap import REPO_ROOT
+
+#: Method name -> (stage name, parameters). JUMPS joins with one line, e.g.
+#: ``"jumps": ("jumps", {"iterations": 200, "starts": 8})``.
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "mean_pose": ("mean_pose", {}),
+    "knn": ("knn", {}),
+    "ridge": ("ridge", {}),
+    "ridge_window": ("ridge_window", {}),
+    "interpolate": ("interpolate", {}),
+}
+CONDITIONS = ("upsample", "hpe", "dropout")
+#: EVALUATION.md's added-joint AUC of the baselines on CMU test (upsample, hpe).
+REFERENCE_ADDED_AUC: dict[str, tuple[float, float]] = {
+    "mean_pose": (0.17, 0.17),
+    "knn": (0.52, 0.49),
+    "ridge": (0.70, 0.65),
+    "ridge_window": (0.70, 0.66),
+}
+
+
+def make_stage(method: str, overrides: dict[str, Any] | None = None) -> Callable:
+    """The stage object of a method of :data:`METHODS` (parameters overridable)."""
+    from posekit.registry import get_stage
+
+    stage_name, parameters = METHODS[method]
+    return get_stage(stage_name)(**{**parameters, **(overrides or {})})
+
+
+def run_condition(
+    stage: Callable,
+    inputs: Path,
+    truth: Path,
+    *,
+    out: Path | None = None,
+    limit: int | None = None,
+    progress: bool = False,
+) -> tuple[Any, dict[str, float]]:
+    """Run a stage on every clip of a condition folder and score it.
+
+    Returns
+    -------
+    result
+        The :class:`~posekit.evaluation.EvaluationResult`.
+    timing
+        ``frames``, ``seconds`` (sum over clips) and ``fps`` (frames over seconds).
+    """
+    from posekit.evaluation import Evaluation
+    from posekit.sequence import PoseSequence
+
+    files = sorted(inputs.glob("*.nc"))[:limit]
+    if not files:
+        raise FileNotFoundError(f"no clips in {inputs}")
+    evaluation = Evaluation()
+    frames, seconds = 0, 0.0
+    iterator: Any = files
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(files, desc=inputs.name, unit="clip", leave=False)
+    for path in iterator:
+        given = PoseSequence.read_netcdf(path)
+        reference = truth / path.name
+        if not reference.is_file():
+            evaluation.add_missing("ref", [path.stem])
+            continue
+        started = time.perf_counter()
+        predicted = stage(given)
+        seconds += time.perf_counter() - started
+        frames += given.n_frames
+        if out is not None:
+            predicted.to_netcdf(out / path.name)
+        evaluation.add(path.stem, predicted, PoseSequence.read_netcdf(reference), input=given)
+    return evaluation.result(), {
+        "frames": frames,
+        "seconds": round(seconds, 3),
+        "fps": frames / seconds if seconds > 0 else float("nan"),
+    }
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table: one row per method and condition."""
+    head = ("| method | condition | added AUC | added PCKh@0.1 | @0.5 | @1.0 | all AUC | "
+            "given AUC | added err | jitter | fps |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for row in rows:
+        g = row["groups"]
+
+        def cell(group: str, key: str) -> str:
+            value = g[group].get(key)
+            return "–" if value is None or value != value else f"{value:.3f}"
+
+        lines.append(
+            f"| {row['method']} | {row['condition']} | {cell('added', 'auc')} | "
+            f"{cell('added', 'pckh@0.1')} | {cell('added', 'pckh@0.5')} | "
+            f"{cell('added', 'pckh@1')} | {cell('all', 'auc')} | {cell('given', 'auc')} | "
+            f"{cell('added', 'mean_error')} | {cell('all', 'jitter')} | {row['fps']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(prog="python -m training.reproduce_tables",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", default="test", choices=["val", "test"])
+    parser.add_argument("--methods", default=",".join(m for m in METHODS if m != "interpolate"),
+                        help=f"comma-separated, from: {', '.join(METHODS)}")
+    parser.add_argument("--conditions", default="upsample,hpe",
+                        help=f"comma-separated, from: {', '.join(CONDITIONS)}")
+    parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
+                        help="root of training.build_eval's output")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for results.json, table.md and per-run metrics")
+    parser.add_argument("--save-predictions", action="store_true",
+                        help="also write every prediction under OUT/<method>/<condition>/")
+    parser.add_argument("--limit", type=int, default=None, help="first N clips only (smoke runs)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="METHOD.PARAM=VALUE", help="override a stage parameter (JSON value)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in args.overrides:
+        key, _, value = item.partition("=")
+        method, _, param = key.partition(".")
+        overrides.setdefault(method, {})[param] = json.loads(value)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown methods {unknown}; known: {', '.join(METHODS)}")
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    root = args.eval / args.split
+    rows = []
+    for method in methods:
+        stage = make_stage(method, overrides.get(method))
+        for condition in conditions:
+            save = (args.out / method / condition) if args.save_predictions and args.out else None
+            result, timing = run_condition(
+                stage, root / condition, root / "truth", out=save, limit=args.limit,
+                progress=not args.quiet,
+            )
+            row = {"method": method, "condition": condition, "split": args.split,
+                   "parameters": {**METHODS[method][1], **overrides.get(method, {})},
+                   "clips": len(result.clips), **timing,
+                   "groups": result.to_dict()["groups"],
+                   "joints": result.to_dict()["joints"]}
+            rows.append(row)
+            added = row["groups"]["added"]["auc"]
+            reference = REFERENCE_ADDED_AUC.get(method)
+            ref_text = ""
+            if reference and condition in ("upsample", "hpe"):
+                ref_text = f" (EVALUATION.md: {reference[0 if condition == 'upsample' else 1]:.2f})"
+            if not args.quiet:
+                print(f"{method:13s} {condition:9s} added AUC {added if added is not None else float('nan'):.3f}"
+                      f"{ref_text}  all AUC {row['groups']['all']['auc']:.3f}  "
+                      f"{timing['fps']:.0f} frames/s", flush=True)
+            if args.out is not None:
+                result.write_json(args.out / f"{method}-{condition}.json")
+    table = format_table(rows)
+    print(table)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+        (args.out / "table.md").write_text(
+            f"Split {args.split}; speed on {machine}, one process.\n\n{table}\n")
+        (args.out / "results.json").write_text(json.dumps(
+            {"machine": machine, "rows": rows}, indent=2, default=float) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
