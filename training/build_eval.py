@@ -18,7 +18,8 @@ U[3.5, 6] m, focal 1000 px, 1920 × 1080, roll 0). Written, as posekit netCDF in
 Occlusion bursts (:func:`occlusion_mask`): every joint, at every frame, independently
 starts a gap with probability 0.02; the gap's length is uniform in [1, 20] frames; gaps
 may overlap (their union is missing). A frame is therefore missing with probability
-``1 − Π_{k=0}^{19} (1 − 0.02 · (20 − k) / 20)`` ≈ 0.19 away from the clip's start.
+``1 − Π_{k=0}^{19} (1 − 0.02 · (20 − k) / 20)`` ≈ 0.19, at the clip's start too (gaps may
+have started before it).
 
 AlphaPose-format JSON is also written for ``upsample`` and ``hpe``
 (``<out>/<split>/<condition>_alphapose/<clip>.json``), as AlphaPose's default
@@ -101,7 +102,9 @@ def occlusion_mask(
     """``(frames, joints)`` boolean mask, True where a burst of occlusion hides the joint.
 
     Every joint at every frame starts a gap with ``probability``; its length is uniform
-    in ``[lengths[0], lengths[1]]`` (inclusive). Gaps may overlap.
+    in ``[lengths[0], lengths[1]]`` (inclusive). Gaps may overlap. Gaps also start in the
+    ``lengths[1] − 1`` frames before the clip (as if the clip were cut from a longer
+    video), so the first frames are missing as often as the others.
 
     Examples
     --------
@@ -110,20 +113,22 @@ def occlusion_mask(
     0.19
     """
     n_frames, n_joints = shape
-    starts = rng.random(shape) < probability
-    length = rng.integers(lengths[0], lengths[1] + 1, size=shape)
+    lead = lengths[1] - 1
+    drawn = (n_frames + lead, n_joints)
+    starts = rng.random(drawn) < probability
+    length = rng.integers(lengths[0], lengths[1] + 1, size=drawn)
     # +1 at the start of each gap, -1 just after its end; a running sum counts open gaps.
-    events = np.zeros((n_frames + lengths[1] + 1, n_joints), dtype=np.int32)
+    events = np.zeros((drawn[0] + lengths[1] + 1, n_joints), dtype=np.int32)
     frame, joint = np.nonzero(starts)
     np.add.at(events, (frame, joint), 1)
     np.add.at(events, (frame + length[frame, joint], joint), -1)
-    return np.cumsum(events, axis=0)[:n_frames] > 0
+    return np.cumsum(events, axis=0)[lead : lead + n_frames] > 0
 
 
 def expected_missing_fraction(
     probability: float = GAP_START_PROBABILITY, lengths: tuple[int, int] = GAP_LENGTH
 ) -> float:
-    """Probability that a frame (far from the start) lies in a gap of :func:`occlusion_mask`.
+    """Probability that a frame lies in a gap of :func:`occlusion_mask`.
 
     Examples
     --------
