@@ -26,8 +26,8 @@ from posekit.sequence import PoseSequence
 
 #: Frame numbers have at most this many digits (larger ones are no frame numbers).
 MAX_FRAME_DIGITS = 15
-#: Largest arrays a reader may allocate (bytes) before it suspects a bad frame number.
-MAX_GRID_BYTES = 2 * 1024**3
+#: A frame grid this large (bytes) that is over 99 % empty means a bad frame number.
+SPARSE_GRID_BYTES = 64 * 1024**2
 
 _LAST_NUMBER = re.compile(r"(\d+)\D*$")
 
@@ -363,12 +363,13 @@ def assemble(
     if n_frames is None:
         n_frames = int(frames.max()) + 1 if len(frames) else 0
     n_keypoints, n_space = points.shape[1], points.shape[2]
-    cells = n_frames * n_keypoints * max(len(individuals), 1)
-    if cells * (n_space + 2) * 8 > MAX_GRID_BYTES:
+    grid_bytes = n_frames * n_keypoints * max(len(individuals), 1) * (n_space + 2) * 8
+    n_with_data = len(np.unique(frames))
+    if grid_bytes > SPARSE_GRID_BYTES and n_frames > 100 * n_with_data:
         raise PoseFileError(
             path,
-            f"frame numbers up to {n_frames - 1} for {len(np.unique(frames))} frames "
-            "with data would need more than 2 GiB; check the frame numbers",
+            f"frame numbers up to {n_frames - 1} for only {n_with_data} frames with data "
+            f"would take {grid_bytes / 2**20:.0f} MiB of empty frames; check the frame numbers",
         )
     points = points.copy()
     if missing is not None:

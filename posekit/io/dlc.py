@@ -102,7 +102,7 @@ def _locate_bad_cell(
     r, c = next(((r, c) for r, c in cells_at if not _is_float(cells[r, c])), (0, 0))
     column = " ".join(h[n_index + c] for h in header[1:])
     raise PoseFileError(
-        path, f"expected a number, got {cells[r, c]!r}", line=n_levels + r + 1, field=column
+        path, f"expected a number, got {str(cells[r, c])!r}", line=n_levels + r + 1, field=column
     )
 
 
