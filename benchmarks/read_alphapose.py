@@ -68,7 +68,9 @@ def main() -> None:
         f"read {args.frames} frames x {args.persons} persons x {args.keypoints} keypoints "
         f"({size_mb:.0f} MB) -> {sequence!r}"
     )
-    print(f"read time: median {statistics.median(times):.2f} s of {args.repeats} ({', '.join(f'{t:.2f}' for t in times)})")
+    print(
+        f"read time: median {statistics.median(times):.2f} s of {args.repeats} ({', '.join(f'{t:.2f}' for t in times)})"
+    )
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"

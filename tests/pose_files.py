@@ -90,7 +90,9 @@ def write_openpose_folder(folder: Path, frames: dict[int, dict[str, Any]]) -> Pa
     return folder
 
 
-def mmpose_instance(base: float, n_keypoints: int = 17, score: float = 0.8, dims: int = 2) -> dict[str, Any]:
+def mmpose_instance(
+    base: float, n_keypoints: int = 17, score: float = 0.8, dims: int = 2
+) -> dict[str, Any]:
     """One MMPose instance (``split_instances`` layout, bbox as MMPose nests it)."""
     point = [base, 2 * base, 3 * base][:dims]
     return {
@@ -104,8 +106,13 @@ def mmpose_instance(base: float, n_keypoints: int = 17, score: float = 0.8, dims
 def mmpose_video(n_keypoints: int = 17, dims: int = 2) -> list[dict[str, Any]]:
     """MMPoseInferencer video predictions: frames 0..2, frame 1 empty."""
     return [
-        {"frame_id": 0, "instances": [mmpose_instance(10.0, n_keypoints, 0.5, dims),
-                                      mmpose_instance(50.0, n_keypoints, 0.9, dims)]},
+        {
+            "frame_id": 0,
+            "instances": [
+                mmpose_instance(10.0, n_keypoints, 0.5, dims),
+                mmpose_instance(50.0, n_keypoints, 0.9, dims),
+            ],
+        },
         {"frame_id": 1, "instances": []},
         {"frame_id": 2, "instances": [mmpose_instance(12.0, n_keypoints, 0.7, dims)]},
     ]
@@ -131,8 +138,14 @@ def coco_annotations() -> dict[str, Any]:
             "bbox": [base, base, 40, 90],
         }
 
-    crowd = {"id": 9, "image_id": 20, "category_id": 1, "keypoints": [0] * 51,
-             "num_keypoints": 0, "iscrowd": 1}
+    crowd = {
+        "id": 9,
+        "image_id": 20,
+        "category_id": 1,
+        "keypoints": [0] * 51,
+        "num_keypoints": 0,
+        "iscrowd": 1,
+    }
     return {
         "info": {"description": "posekit test"},
         "images": [
@@ -147,8 +160,13 @@ def coco_annotations() -> dict[str, Any]:
             annotation(3, 30, 110.0, 2),
         ],
         "categories": [
-            {"id": 1, "name": "person", "supercategory": "person", "keypoints": names,
-             "skeleton": [[16, 14], [14, 12]]},
+            {
+                "id": 1,
+                "name": "person",
+                "supercategory": "person",
+                "keypoints": names,
+                "skeleton": [[16, 14], [14, 12]],
+            },
         ],
     }
 

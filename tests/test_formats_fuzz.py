@@ -61,15 +61,21 @@ JSON_FORMATS: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
     "alphapose": (lambda: alphapose_records(26, tracked=True), AlphaPoseReader),
     "alphapose-untracked": (lambda: alphapose_records(17), AlphaPoseReader),
     "alphapose-open": (
-        lambda: {f"{f}.jpg": {"version": "AlphaPose v0.3",
-                              "people": [{"pose_keypoints_2d": keypoint_values(18, 3.0 + f)}]}
-                 for f in (0, 2)},
+        lambda: {
+            f"{f}.jpg": {
+                "version": "AlphaPose v0.3",
+                "people": [{"pose_keypoints_2d": keypoint_values(18, 3.0 + f)}],
+            }
+            for f in (0, 2)
+        },
         AlphaPoseReader,
     ),
     "mmpose-video": (mmpose_video, MMPoseReader),
     "mmpose-demo": (
-        lambda: {"meta_info": {"dataset_name": "coco"},
-                 "instance_info": [{"frame_id": 1, "instances": [mmpose_instance(2.0)]}]},
+        lambda: {
+            "meta_info": {"dataset_name": "coco"},
+            "instance_info": [{"frame_id": 1, "instances": [mmpose_instance(2.0)]}],
+        },
         MMPoseReader,
     ),
     "coco-annotations": (coco_annotations, CocoReader),
@@ -152,8 +158,14 @@ def test_mutated_openpose_folders(data: st.DataObject) -> None:
     text = _mutated_text(data, frames[frame])
     names = {f: f"clip_{f:012d}_keypoints.json" for f in frames}
     names[frame] = data.draw(
-        st.sampled_from([names[frame], "clip_keypoints.json", "clip_000000000001_keypoints.json",
-                         f"x{frame}.json"]),
+        st.sampled_from(
+            [
+                names[frame],
+                "clip_keypoints.json",
+                "clip_000000000001_keypoints.json",
+                f"x{frame}.json",
+            ]
+        ),
         label="file name",
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -170,7 +182,9 @@ def _mutated_csv(data: st.DataObject, text: str) -> str:
         row = data.draw(st.integers(0, len(lines) - 1), label="line")
         cells = lines[row].split(",")
         operation = data.draw(
-            st.sampled_from(["drop line", "duplicate line", "drop cell", "replace cell", "add cell"]),
+            st.sampled_from(
+                ["drop line", "duplicate line", "drop cell", "replace cell", "add cell"]
+            ),
             label="op",
         )
         if operation == "drop line":
@@ -180,7 +194,10 @@ def _mutated_csv(data: st.DataObject, text: str) -> str:
         else:
             column = data.draw(st.integers(0, len(cells) - 1), label="column")
             value = data.draw(
-                st.one_of(st.text(max_size=6), st.sampled_from(["", "nan", "1e400", '"', "x", "scorer", "-5"])),
+                st.one_of(
+                    st.text(max_size=6),
+                    st.sampled_from(["", "nan", "1e400", '"', "x", "scorer", "-5"]),
+                ),
                 label="value",
             )
             if operation == "drop cell":
@@ -196,7 +213,9 @@ def _mutated_csv(data: st.DataObject, text: str) -> str:
     return out
 
 
-@pytest.mark.parametrize("base", [DLC_SINGLE, DLC_MULTI, DLC_LABELLED], ids=["single", "multi", "labelled"])
+@pytest.mark.parametrize(
+    "base", [DLC_SINGLE, DLC_MULTI, DLC_LABELLED], ids=["single", "multi", "labelled"]
+)
 @SETTINGS
 @given(data=st.data())
 def test_mutated_deeplabcut_csv(base: str, data: st.DataObject) -> None:

@@ -72,7 +72,13 @@ def test_repeated_ids_mean_tracking_was_off(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("n_keypoints", "skeleton"),
-    [(17, "coco_17"), (26, "halpe_26"), (133, "coco_17"), (136, "halpe_26"), (28, "mpi_inf_3dhp_28")],
+    [
+        (17, "coco_17"),
+        (26, "halpe_26"),
+        (133, "coco_17"),
+        (136, "halpe_26"),
+        (28, "mpi_inf_3dhp_28"),
+    ],
 )
 def test_layout_from_keypoint_count(tmp_path: Path, n_keypoints: int, skeleton: str) -> None:
     path = write_json(tmp_path / "a.json", alphapose_records(n_keypoints))
@@ -93,7 +99,9 @@ def test_remaps_to_the_output_layout(tmp_path: Path, n_keypoints: int) -> None:
 
 def test_image_ids_as_numbers_and_file_names(tmp_path: Path) -> None:
     records = alphapose_records()
-    for record, image_id in zip(records, [0, 0, "frame_000001.png", "frame_000001.png", 3], strict=True):
+    for record, image_id in zip(
+        records, [0, 0, "frame_000001.png", "frame_000001.png", 3], strict=True
+    ):
         record["image_id"] = image_id
     seq = AlphaPoseReader().read(write_json(tmp_path / "a.json", records))
     assert seq.n_frames == 4 and seq.positions()[0, 1, 0, 0] == 301.0
@@ -123,11 +131,17 @@ def test_zero_triples_are_missing(tmp_path: Path) -> None:
 
 def test_open_format_is_coco_18(tmp_path: Path) -> None:
     data = {
-        "0.jpg": {"version": "AlphaPose v0.3", "people": [{"pose_keypoints_2d": keypoint_values(18, 5.0)}]},
-        "2.jpg": {"version": "AlphaPose v0.3", "people": [
-            {"pose_keypoints_2d": keypoint_values(18, 7.0)},
-            {"pose_keypoints_2d": keypoint_values(18, 9.0)},
-        ]},
+        "0.jpg": {
+            "version": "AlphaPose v0.3",
+            "people": [{"pose_keypoints_2d": keypoint_values(18, 5.0)}],
+        },
+        "2.jpg": {
+            "version": "AlphaPose v0.3",
+            "people": [
+                {"pose_keypoints_2d": keypoint_values(18, 7.0)},
+                {"pose_keypoints_2d": keypoint_values(18, 9.0)},
+            ],
+        },
     }
     path = write_json(tmp_path / "alphapose-results.json", data)
     assert claimants(path) == ["alphapose"]
@@ -138,7 +152,9 @@ def test_open_format_is_coco_18(tmp_path: Path) -> None:
 
 
 def test_cmu_format(tmp_path: Path) -> None:
-    data = {"4.jpg": {"version": "AlphaPose v0.3", "bodies": [{"joints": keypoint_values(18, 5.0)}]}}
+    data = {
+        "4.jpg": {"version": "AlphaPose v0.3", "bodies": [{"joints": keypoint_values(18, 5.0)}]}
+    }
     seq = AlphaPoseReader().read(write_json(tmp_path / "a.json", data))
     assert seq.skeleton == "coco_18" and seq.n_frames == 5
 
@@ -162,6 +178,7 @@ def test_skeleton_parameter_for_other_layouts(tmp_path: Path) -> None:
         (lambda r: r[4].update(image_id="cat.jpg"), "[4]", "image_id", "no frame number"),
         (lambda r: r[4].update(image_id=None), "[4]", "image_id", "no frame number"),
         (lambda r: r[0].update(idx="one"), "[0]", "idx", "track id"),
+        (lambda r: r[0].update(idx=10**400), "[0]", "idx", "track id"),
         (lambda r: r[0].update(score=[1]), "[0]", "score", "number"),
         (lambda r: r.__setitem__(1, 5), "[1]", None, "object"),
     ],
@@ -174,7 +191,11 @@ def test_malformed_records_name_record_and_field(
     path = write_json(tmp_path / "a.json", records)
     with pytest.raises(PoseFileError, match=message) as caught:
         AlphaPoseReader().read(path)
-    assert (caught.value.path, caught.value.record, caught.value.field) == (str(path), record, field)
+    assert (caught.value.path, caught.value.record, caught.value.field) == (
+        str(path),
+        record,
+        field,
+    )
 
 
 def test_wrong_keypoint_count_everywhere(tmp_path: Path) -> None:
@@ -185,8 +206,14 @@ def test_wrong_keypoint_count_everywhere(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "empty"), ("  \n", "empty"), ('[{"image_id": "0.jpg", ', "not valid JSON"),
-     ("[]", "no detection"), ('"text"', "expected a list"), ("{}", "no detection")],
+    [
+        ("", "empty"),
+        ("  \n", "empty"),
+        ('[{"image_id": "0.jpg", ', "not valid JSON"),
+        ("[]", "no detection"),
+        ('"text"', "expected a list"),
+        ("{}", "no detection"),
+    ],
 )
 def test_broken_files(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "a.json"

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pose_files import alphapose_records, claimants, coco_annotations, coco_results, keypoint_values, write_json
+from pose_files import (
+    alphapose_records,
+    claimants,
+    coco_annotations,
+    coco_results,
+    keypoint_values,
+    write_json,
+)
 
 from posekit.errors import PoseFileError
 from posekit.io.coco import CocoReader
@@ -35,7 +42,9 @@ def test_annotations_frames_by_image_id(tmp_path: Path) -> None:
 
 
 def test_annotations_frames_by_file_name(tmp_path: Path) -> None:
-    seq = CocoReader(frame_order="file_name").read(write_json(tmp_path / "a.json", coco_annotations()))
+    seq = CocoReader(frame_order="file_name").read(
+        write_json(tmp_path / "a.json", coco_annotations())
+    )
     x = seq.positions()[0, :, 1, 0]
     assert x[0] == 111.0 and np.isnan(x[1]) and x[2] == 101.0
 
@@ -46,7 +55,9 @@ def test_visibility_flags(tmp_path: Path) -> None:
     assert np.isnan(positions[0, 0, 0]).all() and np.isnan(confidences[0, 0, 0])  # v = 0
     assert confidences[0, 0, 1] == 1.0  # v = 2
     assert confidences[1, 0, 1] == 0.5 and np.isfinite(positions[1, 0, 1]).all()  # v = 1
-    visible = CocoReader(confidence_threshold=0.75).read(write_json(tmp_path / "b.json", coco_annotations()))
+    visible = CocoReader(confidence_threshold=0.75).read(
+        write_json(tmp_path / "b.json", coco_annotations())
+    )
     assert np.isnan(visible.positions()[1, 0]).all() and visible.confidences()[1, 0, 1] == 0.5
 
 
@@ -67,7 +78,9 @@ def test_track_ids(tmp_path: Path) -> None:
 def test_custom_keypoint_names(tmp_path: Path) -> None:
     data = {
         "images": [{"id": 1, "file_name": "a.jpg"}],
-        "annotations": [{"image_id": 1, "category_id": 3, "keypoints": [1, 2, 2, 3, 4, 2, 0, 0, 0]}],
+        "annotations": [
+            {"image_id": 1, "category_id": 3, "keypoints": [1, 2, 2, 3, 4, 2, 0, 0, 0]}
+        ],
         "categories": [{"id": 3, "name": "mouse", "keypoints": ["snout", "ear", "tail"]}],
     }
     seq = CocoReader().read(write_json(tmp_path / "a.json", data))
@@ -94,7 +107,9 @@ def test_results_whole_body_and_category_filter(tmp_path: Path) -> None:
     results = coco_results()
     for result in results:
         result["keypoints"] = keypoint_values(133, result["keypoints"][0])
-    results.append({"image_id": 6, "category_id": 2, "keypoints": keypoint_values(133, 1.0), "score": 1.0})
+    results.append(
+        {"image_id": 6, "category_id": 2, "keypoints": keypoint_values(133, 1.0), "score": 1.0}
+    )
     seq = CocoReader(category_id=1).read(write_json(tmp_path / "r.json", results))
     assert seq.skeleton == "coco_17" and seq.n_keypoints == 17 and seq.n_frames == 2
 
@@ -112,23 +127,54 @@ def test_frame_order_is_checked() -> None:
 @pytest.mark.parametrize(
     ("edit", "record", "field", "message"),
     [
-        (lambda d: d["annotations"][1].update(image_id=99), "annotations[1]", "image_id", "no image with id 99"),
-        (lambda d: d["annotations"][3]["keypoints"].pop(), "annotations[3]", "keypoints", "50 values"),
-        (lambda d: d["annotations"][0]["keypoints"].__setitem__(3, "1"), "annotations[0]", "keypoints", "numbers"),
-        (lambda d: d["annotations"][0].update(image_id=[10]), "annotations[0]", "image_id", "expected an id"),
+        (
+            lambda d: d["annotations"][1].update(image_id=99),
+            "annotations[1]",
+            "image_id",
+            "no image with id 99",
+        ),
+        (
+            lambda d: d["annotations"][3]["keypoints"].pop(),
+            "annotations[3]",
+            "keypoints",
+            "50 values",
+        ),
+        (
+            lambda d: d["annotations"][0]["keypoints"].__setitem__(3, "1"),
+            "annotations[0]",
+            "keypoints",
+            "numbers",
+        ),
+        (
+            lambda d: d["annotations"][0].update(image_id=[10]),
+            "annotations[0]",
+            "image_id",
+            "expected an id",
+        ),
         (lambda d: d["images"][1].pop("id"), "images[1]", "id", "distinct id"),
         (lambda d: d.update(images={}), None, "images", "not a list"),
         (lambda d: d.pop("categories"), None, "categories", "not a list"),
-        (lambda d: d["categories"][0].update(keypoints=["a", "a"]), "category 1", "keypoints", "distinct"),
+        (
+            lambda d: d["categories"][0].update(keypoints=["a", "a"]),
+            "category 1",
+            "keypoints",
+            "distinct",
+        ),
     ],
 )
-def test_malformed_annotations(tmp_path: Path, edit, record: str | None, field: str, message: str) -> None:
+def test_malformed_annotations(
+    tmp_path: Path, edit, record: str | None, field: str, message: str
+) -> None:
     data = coco_annotations()
     edit(data)
     path = write_json(tmp_path / "a.json", data)
     with pytest.raises(PoseFileError, match=message) as caught:
         CocoReader().read(path)
-    assert (caught.value.path, caught.value.record, caught.value.field) == (str(path), record, field)
+    assert (caught.value.path, caught.value.record, caught.value.field) == (
+        str(path),
+        record,
+        field,
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,7 +186,9 @@ def test_malformed_annotations(tmp_path: Path, edit, record: str | None, field: 
         (lambda r: r[2].update(image_id="9"), None, "image_id", "mix numbers and strings"),
     ],
 )
-def test_malformed_results(tmp_path: Path, edit, record: str | None, field: str, message: str) -> None:
+def test_malformed_results(
+    tmp_path: Path, edit, record: str | None, field: str, message: str
+) -> None:
     results = coco_results()
     edit(results)
     path = write_json(tmp_path / "r.json", results)

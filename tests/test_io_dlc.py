@@ -39,7 +39,9 @@ def test_single_animal_predictions(tmp_path: Path) -> None:
 
 def test_likelihood_threshold(tmp_path: Path) -> None:
     seq = DeepLabCutReader(confidence_threshold=0.5).read(write(tmp_path, DLC_SINGLE))
-    assert np.isnan(seq.positions()[0, 0, 1]).all() and seq.confidences()[0, 0, 1] == pytest.approx(0.2)
+    assert np.isnan(seq.positions()[0, 0, 1]).all() and seq.confidences()[0, 0, 1] == pytest.approx(
+        0.2
+    )
 
 
 def test_multi_animal(tmp_path: Path) -> None:
@@ -78,8 +80,11 @@ def test_skeleton_parameter_orders_the_body_parts(tmp_path: Path) -> None:
 
     names = list(get_skeleton("coco_17").joint_names)
     shuffled = names[::-1]
-    header = ["scorer" + ",net" * 34, "bodyparts" + "".join(f",{n},{n}" for n in shuffled),
-              "coords" + ",x,y" * 17]
+    header = [
+        "scorer" + ",net" * 34,
+        "bodyparts" + "".join(f",{n},{n}" for n in shuffled),
+        "coords" + ",x,y" * 17,
+    ]
     row = "0" + "".join(f",{k},{k + 0.5}" for k in range(17))
     path = write(tmp_path, "\n".join([*header, row]) + "\n")
     seq = DeepLabCutReader(skeleton="coco_17").read(path)
@@ -119,7 +124,9 @@ def test_bad_cell_names_the_column(tmp_path: Path) -> None:
     assert caught.value.field == "mouse2 snout x" and caught.value.line == 6
 
 
-def test_h5_without_tables_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_h5_without_tables_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "tables", None)  # makes `import tables` fail
     path = tmp_path / "videoDLC_resnet50.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64 + b"df_with_missing")
@@ -132,7 +139,8 @@ def test_h5_round_trip_with_tables(tmp_path: Path) -> None:
     pytest.importorskip("tables")
     pd = pytest.importorskip("pandas")
     columns = pd.MultiIndex.from_product(
-        [["net"], ["snout", "tail"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+        [["net"], ["snout", "tail"], ["x", "y", "likelihood"]],
+        names=["scorer", "bodyparts", "coords"],
     )
     frame = pd.DataFrame(np.arange(12.0).reshape(2, 6), columns=columns)
     path = tmp_path / "videoDLC_resnet50.h5"
@@ -140,3 +148,15 @@ def test_h5_round_trip_with_tables(tmp_path: Path) -> None:
     assert DeepLabCutReader.sniff(path)
     seq = DeepLabCutReader().read(path)
     assert seq.keypoints == ["snout", "tail"] and seq.positions()[0, 1, 1].tolist() == [9.0, 10.0]
+
+
+def test_the_reader_choice_prefers_dlc_for_its_h5_files(tmp_path: Path) -> None:
+    from posekit.io.choose import choose_reader
+
+    path = tmp_path / "videoDLC_resnet50.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64 + b"df_with_missing")
+    assert choose_reader(path).name == "dlc"
+    assert choose_reader(tmp_path / "clip.nc").name == "netcdf"
+    csv_path = tmp_path / "video.csv"
+    csv_path.write_text(DLC_SINGLE)
+    assert choose_reader(csv_path).name == "dlc"

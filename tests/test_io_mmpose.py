@@ -66,7 +66,9 @@ def test_track_ids(tmp_path: Path) -> None:
     assert seq.positions()[1, :, 0, 0][[0, 2]].tolist() == [10.0, 12.0]
 
 
-@pytest.mark.parametrize(("n_keypoints", "skeleton"), [(26, "halpe_26"), (133, "coco_17"), (136, "halpe_26")])
+@pytest.mark.parametrize(
+    ("n_keypoints", "skeleton"), [(26, "halpe_26"), (133, "coco_17"), (136, "halpe_26")]
+)
 def test_layouts(tmp_path: Path, n_keypoints: int, skeleton: str) -> None:
     seq = MMPoseReader().read(write_json(tmp_path / "clip.json", mmpose_video(n_keypoints)))
     assert seq.skeleton == skeleton
@@ -88,7 +90,9 @@ def test_confidence_threshold(tmp_path: Path) -> None:
     frames = mmpose_video()
     frames[0]["instances"][0]["keypoint_scores"][3] = 0.01
     seq = MMPoseReader(confidence_threshold=0.3).read(write_json(tmp_path / "c.json", frames))
-    assert np.isnan(seq.positions()[1, 0, 3]).all() and seq.confidences()[1, 0, 3] == pytest.approx(0.01)
+    assert np.isnan(seq.positions()[1, 0, 3]).all() and seq.confidences()[1, 0, 3] == pytest.approx(
+        0.01
+    )
 
 
 def test_skeleton_parameter(tmp_path: Path) -> None:
@@ -101,13 +105,38 @@ def test_skeleton_parameter(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "record", "field", "message"),
     [
-        (lambda f: f[2]["instances"][0]["keypoint_scores"].pop(), "[2].instances[0]", "keypoint_scores", "shape"),
-        (lambda f: f[0]["instances"][1]["keypoints"][4].__setitem__(0, "x"), "[0].instances[1]", "keypoints", "numbers"),
-        (lambda f: f[0]["instances"][1]["keypoints"].pop(), "[0].instances[1]", "keypoints", "shape"),
-        (lambda f: f[0]["instances"][0].pop("keypoint_scores"), "[0].instances[0]", "keypoint_scores", "missing"),
+        (
+            lambda f: f[2]["instances"][0]["keypoint_scores"].pop(),
+            "[2].instances[0]",
+            "keypoint_scores",
+            "shape",
+        ),
+        (
+            lambda f: f[0]["instances"][1]["keypoints"][4].__setitem__(0, "x"),
+            "[0].instances[1]",
+            "keypoints",
+            "numbers",
+        ),
+        (
+            lambda f: f[0]["instances"][1]["keypoints"].pop(),
+            "[0].instances[1]",
+            "keypoints",
+            "shape",
+        ),
+        (
+            lambda f: f[0]["instances"][0].pop("keypoint_scores"),
+            "[0].instances[0]",
+            "keypoint_scores",
+            "missing",
+        ),
         (lambda f: f[1].pop("frame_id"), "[1]", "frame_id", "integer"),
         (lambda f: f[1].update(instances=None), "[1]", "instances", "list"),
-        (lambda f: f[0]["instances"][0].update(track_id="a"), "[0].instances[0]", "track_id", "number"),
+        (
+            lambda f: f[0]["instances"][0].update(track_id="a"),
+            "[0].instances[0]",
+            "track_id",
+            "number",
+        ),
     ],
 )
 def test_malformed_instances(tmp_path: Path, edit, record: str, field: str, message: str) -> None:
@@ -116,7 +145,11 @@ def test_malformed_instances(tmp_path: Path, edit, record: str, field: str, mess
     path = write_json(tmp_path / "clip.json", frames)
     with pytest.raises(PoseFileError, match=message) as caught:
         MMPoseReader().read(path)
-    assert (caught.value.path, caught.value.record, caught.value.field) == (str(path), record, field)
+    assert (caught.value.path, caught.value.record, caught.value.field) == (
+        str(path),
+        record,
+        field,
+    )
 
 
 def test_scores_of_another_length_everywhere(tmp_path: Path) -> None:
@@ -130,8 +163,12 @@ def test_scores_of_another_length_everywhere(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [([], "no frame"), ({"meta": 1}, "instance_info"), ([{"frame_id": 0, "instances": []}], "no instance"),
-     ([{"keypoints": [[1.0, 2.0, 3.0, 4.0]] * 17, "keypoint_scores": [1.0] * 17}], r"\[x, y\]")],
+    [
+        ([], "no frame"),
+        ({"meta": 1}, "instance_info"),
+        ([{"frame_id": 0, "instances": []}], "no instance"),
+        ([{"keypoints": [[1.0, 2.0, 3.0, 4.0]] * 17, "keypoint_scores": [1.0] * 17}], r"\[x, y\]"),
+    ],
 )
 def test_files_without_usable_instances(tmp_path: Path, data: object, message: str) -> None:
     with pytest.raises(PoseFileError, match=message):

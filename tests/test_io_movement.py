@@ -38,7 +38,9 @@ def movement_dataset(fps: float | None) -> xr.Dataset:
     return xr.Dataset(
         {
             "position": xr.DataArray(position, dims=dims),
-            "confidence": xr.DataArray(rng.uniform(0, 1, (n_frames, 3, 2)), dims=dims[:1] + dims[2:]),
+            "confidence": xr.DataArray(
+                rng.uniform(0, 1, (n_frames, 3, 2)), dims=dims[:1] + dims[2:]
+            ),
         },
         coords={
             "time": time,
@@ -62,9 +64,11 @@ def test_reads_movement_poses_files(tmp_path: Path, fps: float | None) -> None:
     assert seq.fps == fps and seq.skeleton is None
     assert seq.dataset.attrs["source_software"] == "DeepLabCut"
     np.testing.assert_array_equal(
-        seq.positions(), dataset["position"].transpose("individuals", "time", "keypoints", "space").values
+        seq.positions(),
+        dataset["position"].transpose("individuals", "time", "keypoints", "space").values,
     )
     np.testing.assert_array_equal(
-        seq.confidences(), dataset["confidence"].transpose("individuals", "time", "keypoints").values
+        seq.confidences(),
+        dataset["confidence"].transpose("individuals", "time", "keypoints").values,
     )
     assert not seq.imputed_flags().any() and seq.log == []

@@ -49,10 +49,13 @@ def test_untracked_people_by_order_in_the_frame(folder: Path) -> None:
 
 
 def test_person_ids_make_the_individuals(tmp_path: Path) -> None:
-    folder = write_openpose_folder(tmp_path / "f", {
-        0: openpose_frame([(100.0, 3), (300.0, 5)]),
-        1: openpose_frame([(301.0, 5), (101.0, 3)]),
-    })
+    folder = write_openpose_folder(
+        tmp_path / "f",
+        {
+            0: openpose_frame([(100.0, 3), (300.0, 5)]),
+            1: openpose_frame([(301.0, 5), (101.0, 3)]),
+        },
+    )
     seq = OpenPoseReader().read(folder)
     assert seq.individuals == ["id_3", "id_5"]
     assert seq.positions()[:, :, 0, 0].tolist() == [[100.0, 101.0], [300.0, 301.0]]
@@ -83,7 +86,9 @@ def test_zero_triples_are_missing_and_threshold(tmp_path: Path) -> None:
     values = data["people"][0]["pose_keypoints_2d"]
     values[0:3] = [0, 0, 0]
     values[5] = 0.05  # keypoint 1 has a low confidence
-    seq = OpenPoseReader(confidence_threshold=0.1).read(write_openpose_folder(tmp_path / "f", {0: data}))
+    seq = OpenPoseReader(confidence_threshold=0.1).read(
+        write_openpose_folder(tmp_path / "f", {0: data})
+    )
     positions, confidences = seq.positions()[0, 0], seq.confidences()[0, 0]
     assert np.isnan(positions[0]).all() and confidences[0] == 0.0
     assert np.isnan(positions[1]).all() and confidences[1] == pytest.approx(0.05)
@@ -99,10 +104,13 @@ def test_openpose_1_0_key(tmp_path: Path) -> None:
 def test_alphapose_sep_json_folder(tmp_path: Path) -> None:
     folder = tmp_path / "sep-json"
     for frame in (0, 2):
-        write_json(folder / f"{frame}.json", {
-            "version": "AlphaPose v0.3",
-            "people": [{"pose_keypoints_2d": keypoint_values(18, 4.0)}],
-        })
+        write_json(
+            folder / f"{frame}.json",
+            {
+                "version": "AlphaPose v0.3",
+                "people": [{"pose_keypoints_2d": keypoint_values(18, 4.0)}],
+            },
+        )
     assert claimants(folder) == ["openpose"]
     seq = OpenPoseReader().read(folder)
     assert seq.skeleton == "coco_18" and seq.n_frames == 3
@@ -152,14 +160,26 @@ def test_broken_frame_file_is_named(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "record", "field", "message"),
     [
-        (lambda d: d["people"][1].update(pose_keypoints_2d=[1.0] * 74), "people[1]", "pose_keypoints_2d", "74 values"),
-        (lambda d: d["people"][1]["pose_keypoints_2d"].__setitem__(0, None), "people[1]", "pose_keypoints_2d", "numbers"),
+        (
+            lambda d: d["people"][1].update(pose_keypoints_2d=[1.0] * 74),
+            "people[1]",
+            "pose_keypoints_2d",
+            "74 values",
+        ),
+        (
+            lambda d: d["people"][1]["pose_keypoints_2d"].__setitem__(0, None),
+            "people[1]",
+            "pose_keypoints_2d",
+            "numbers",
+        ),
         (lambda d: d["people"][0].update(person_id="a"), "people[0]", "person_id", "number"),
         (lambda d: d.update(people={"a": 1}), None, "people", "not a list"),
         (lambda d: d["people"].__setitem__(0, []), "people[0]", None, "object"),
     ],
 )
-def test_malformed_people(tmp_path: Path, edit, record: str | None, field: str | None, message: str) -> None:
+def test_malformed_people(
+    tmp_path: Path, edit, record: str | None, field: str | None, message: str
+) -> None:
     data = openpose_frame([(1.0, -1), (2.0, -1)])
     edit(data)
     folder = write_openpose_folder(tmp_path / "f", {0: openpose_frame([(5.0, -1)]), 1: data})

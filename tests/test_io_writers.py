@@ -18,8 +18,14 @@ from posekit.registry import get_registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 
-def sample(skeleton: str = "mpi_inf_3dhp_28", *, n_frames: int = 6, fps: float | None = None,
-           trailing_empty: bool = False, n_space: int = 2) -> PoseSequence:
+def sample(
+    skeleton: str = "mpi_inf_3dhp_28",
+    *,
+    n_frames: int = 6,
+    fps: float | None = None,
+    trailing_empty: bool = False,
+    n_space: int = 2,
+) -> PoseSequence:
     """Two individuals (id_0, id_3) with a missing joint, an absent individual and,
     optionally, an empty last frame."""
     rng = np.random.default_rng(7)
@@ -133,7 +139,9 @@ def test_csv_long_format(tmp_path: Path) -> None:
         for d, axis in enumerate("xy"):
             value = positions[i, t, k, d]
             assert row[axis] == ("" if np.isnan(value) else repr(float(value)))
-        assert row["confidence"] == ("" if np.isnan(confidences[i, t, k]) else repr(float(confidences[i, t, k])))
+        assert row["confidence"] == (
+            "" if np.isnan(confidences[i, t, k]) else repr(float(confidences[i, t, k]))
+        )
         assert row["imputed"] == ("true" if imputed[i, t, k] else "false")
     assert rows[17]["individual"] == "id_3" and rows[17]["keypoint"] == "nose"
 
@@ -150,7 +158,9 @@ def test_csv_3d_frames_and_quoted_names(tmp_path: Path) -> None:
         assert [r["keypoint"] for r in csv.DictReader(handle)][:2] == ["hip, left", 'say "hi"']
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "a.json"
     path.write_text("old")
 
@@ -163,7 +173,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path, mon
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["a.json"]
 
 
-def test_a_failed_folder_write_keeps_the_old_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_folder_write_keeps_the_old_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "clip"
     OpenPoseWriter().write(sample("body_25"), folder)
     before = sorted(p.name for p in folder.iterdir())
@@ -182,7 +194,8 @@ def test_a_failed_folder_write_keeps_the_old_folder(tmp_path: Path, monkeypatch:
 
 
 @pytest.mark.parametrize(
-    ("writer", "name"), [(AlphaPoseWriter(), "a.json"), (OpenPoseWriter(), "clip"), (CsvWriter(), "a.csv")]
+    ("writer", "name"),
+    [(AlphaPoseWriter(), "a.json"), (OpenPoseWriter(), "clip"), (CsvWriter(), "a.csv")],
 )
 def test_writers_never_overwrite_the_input(tmp_path: Path, writer: object, name: str) -> None:
     path = tmp_path / name

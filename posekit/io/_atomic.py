@@ -30,7 +30,8 @@ def refuse_input(sequence: PoseSequence, path: Path) -> None:
     source = sequence.dataset.attrs.get("source_file")
     if source and Path(source).resolve() == path.resolve():
         raise PoseFileError(
-            path, "this is the sequence's input; write to another path (inputs are never overwritten)"
+            path,
+            "this is the sequence's input; write to another path (inputs are never overwritten)",
         )
 
 

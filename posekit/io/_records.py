@@ -143,8 +143,9 @@ def track_id(value: Any) -> int | None:
     """
     while isinstance(value, list) and value:
         value = value[0]
-    if is_number(value) and value == value and abs(value) < 2**53 and value == int(value):
-        return int(value)
+    number = as_float(value)
+    if number is not None and abs(number) < 2**53 and number == int(number):
+        return int(number)
     return None
 
 

@@ -126,7 +126,9 @@ class AlphaPoseReader:
             return (
                 '"keypoints"' in head
                 and '"image_id"' in head
-                and ('"idx"' in head or '"box"' in head or _STRING_IMAGE_ID.search(head) is not None)
+                and (
+                    '"idx"' in head or '"box"' in head or _STRING_IMAGE_ID.search(head) is not None
+                )
             )
         return head.startswith("{") and '"AlphaPose' in head
 
@@ -166,7 +168,9 @@ class AlphaPoseReader:
                 raise PoseFileError(path, "expected an object", record=f"[{i}]")
             keypoints = record.get("keypoints")
             if type(keypoints) is not list:
-                raise PoseFileError(path, "missing or not a list", record=f"[{i}]", field="keypoints")
+                raise PoseFileError(
+                    path, "missing or not a list", record=f"[{i}]", field="keypoints"
+                )
             if len(keypoints) != width:
                 if width >= 0:
                     raise PoseFileError(
@@ -178,7 +182,11 @@ class AlphaPoseReader:
                 width = len(keypoints)
             image_id = record.get("image_id")
             key = image_id if type(image_id) in (int, str) else None
-            frame = frame_cache[key] if key in frame_cache else frame_cache.setdefault(key, _frame_of(key))
+            frame = (
+                frame_cache[key]
+                if key in frame_cache
+                else frame_cache.setdefault(key, _frame_of(key))
+            )
             if frame is None:
                 raise PoseFileError(
                     path,
@@ -197,16 +205,22 @@ class AlphaPoseReader:
                 track = track_id(record["idx"])
                 if track is None:
                     raise PoseFileError(
-                        path, "expected a track id: a number or a list holding one",
-                        record=f"[{i}]", field="idx",
+                        path,
+                        "expected a track id: a number or a list holding one",
+                        record=f"[{i}]",
+                        field="idx",
                     )
                 tracks.append(track)
         if width == 0 or width % 3:
             raise PoseFileError(
-                path, f"{width} values: expected x, y, score for each keypoint",
-                record="[0]", field="keypoints",
+                path,
+                f"{width} values: expected x, y, score for each keypoint",
+                record="[0]",
+                field="keypoints",
             )
-        layout = layout_for(path, width // 3, LAYOUTS, self.skeleton, record="[0]", field="keypoints")
+        layout = layout_for(
+            path, width // 3, LAYOUTS, self.skeleton, record="[0]", field="keypoints"
+        )
         values = numeric_rows(rows, lambda i: (path, f"[{i}]"), "keypoints")
         xyc = values.reshape(n, width // 3, 3)[:, : layout.n_keypoints]
         tracked = len(tracks) == n and min(tracks) >= 0
@@ -276,8 +290,9 @@ class AlphaPoseWriter:
     right_toe. :class:`AlphaPoseReader` recognises 28 keypoints as this layout.
 
     Missing joints are written ``0, 0, 0`` and a NaN confidence of an observed joint
-    as 0, so the file is strict JSON. The file is written to a temporary file, then
-    renamed.
+    as 0, so the file is strict JSON. The file has no frame count: frames after the
+    last one with an observed joint are not in it. The file is written to a temporary
+    file, then renamed.
 
     Examples
     --------

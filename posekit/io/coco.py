@@ -211,7 +211,9 @@ class CocoReader:
         names = category["keypoints"]
         if not names or not all(type(n) is str for n in names) or len(set(names)) != len(names):
             raise PoseFileError(
-                path, "expected distinct keypoint names", record=f"category {category.get('id')}",
+                path,
+                "expected distinct keypoint names",
+                record=f"category {category.get('id')}",
                 field="keypoints",
             )
         return category
@@ -233,7 +235,9 @@ class CocoReader:
         for i, image in enumerate(images):
             image_id = image.get("id") if type(image) is dict else None
             if type(image_id) not in (int, str) or image_id in keys:
-                raise PoseFileError(path, "expected a distinct id", record=f"images[{i}]", field="id")
+                raise PoseFileError(
+                    path, "expected a distinct id", record=f"images[{i}]", field="id"
+                )
             key = image_id if self.frame_order == "image_id" else image.get("file_name")
             if type(key) not in (int, str):
                 raise PoseFileError(
@@ -283,15 +287,19 @@ class CocoReader:
 
     def _read_results(self, path: Path, data: list[Any]) -> PoseSequence:
         if self.frame_order != "image_id":
-            raise PoseFileError(path, "a results file has no file names; use frame_order='image_id'")
+            raise PoseFileError(
+                path, "a results file has no file names; use frame_order='image_id'"
+            )
         found = _collect(path, data, "", self.category_id)
         if not found.names:
             raise PoseFileError(path, "no results in the file")
         first = found.keypoints[0]
         if len(first) == 0 or len(first) % 3:
             raise PoseFileError(
-                path, f"{len(first)} values: expected x, y, score for each keypoint",
-                record=found.names[0], field="keypoints",
+                path,
+                f"{len(first)} values: expected x, y, score for each keypoint",
+                record=found.names[0],
+                field="keypoints",
             )
         layout = layout_for(
             path, len(first) // 3, LAYOUTS, self.skeleton, record=found.names[0], field="keypoints"
@@ -325,8 +333,11 @@ class CocoReader:
         for name, keypoints in zip(found.names, found.keypoints, strict=True):
             if len(keypoints) != 3 * n_keypoints:
                 raise PoseFileError(
-                    path, f"{len(keypoints)} values; expected {3 * n_keypoints} "
-                    f"(x, y, v for {n_keypoints} keypoints)", record=name, field="keypoints",
+                    path,
+                    f"{len(keypoints)} values; expected {3 * n_keypoints} "
+                    f"(x, y, v for {n_keypoints} keypoints)",
+                    record=name,
+                    field="keypoints",
                 )
 
         def locate(i: int) -> tuple[Path, str]:

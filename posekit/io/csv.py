@@ -8,6 +8,7 @@ The table reads directly into pandas (``pd.read_csv``), R or a spreadsheet.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,7 +30,7 @@ def _quoted(name: str) -> str:
 
 def _numbers(values: np.ndarray) -> list[str]:
     """Shortest round-trip text of floats; NaN becomes an empty cell."""
-    return [repr(v) if v == v else "" for v in values.tolist()]
+    return [repr(v) if not math.isnan(v) else "" for v in values.tolist()]
 
 
 @attrs.frozen

@@ -230,7 +230,8 @@ class DeepLabCutReader:
         unknown = coords - {"x", "y", "z", "likelihood"}
         if unknown or not {"x", "y"} <= coords:
             raise PoseFileError(
-                path, f"coords {sorted(coords)}: expected x, y and z and/or likelihood",
+                path,
+                f"coords {sorted(coords)}: expected x, y and z and/or likelihood",
                 field="coords",
             )
         space = ["x", "y", "z"] if "z" in coords else ["x", "y"]
@@ -255,8 +256,10 @@ class DeepLabCutReader:
         for r, label in enumerate(table.index):
             frame = _frame_of(label)
             if frame is None or frame in rows_of:
-                problem = "no frame number in the row label" if frame is None else (
-                    f"frame {frame} repeats (rows {rows_of[frame] + 1} and {r + 1})"
+                problem = (
+                    "no frame number in the row label"
+                    if frame is None
+                    else (f"frame {frame} repeats (rows {rows_of[frame] + 1} and {r + 1})")
                 )
                 raise PoseFileError(
                     path, problem, line=table.first_data_line + r, record=repr(label)

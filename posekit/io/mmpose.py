@@ -167,7 +167,10 @@ class MMPoseReader:
                 frame_id = item.get("frame_id")
                 if type(frame_id) is not int or not first_frame <= frame_id < 10**MAX_FRAME_DIGITS:
                     raise PoseFileError(
-                        path, f"expected an integer from {first_frame}", record=record, field="frame_id"
+                        path,
+                        f"expected an integer from {first_frame}",
+                        record=record,
+                        field="frame_id",
                     )
                 instances = _list(path, item.get("instances"), record, "instances")
                 for j, instance in enumerate(instances):
@@ -182,13 +185,16 @@ class MMPoseReader:
     def _sequence(self, path: Path, found: _Instances, n_frames: int) -> PoseSequence:
         if not found.records:
             raise PoseFileError(path, "no instance in any frame")
+
         def locate(i: int) -> tuple[Path, str]:
             return path, found.records[i]
 
         points = numeric_rows(found.keypoints, locate, "keypoints", ndim=3)
         if points.shape[2] not in (2, 3):
             raise PoseFileError(
-                path, "expected [x, y] or [x, y, z] per keypoint", record=found.records[0],
+                path,
+                "expected [x, y] or [x, y, z] per keypoint",
+                record=found.records[0],
                 field="keypoints",
             )
         n, n_keypoints, n_space = points.shape
@@ -196,12 +202,18 @@ class MMPoseReader:
         if scores.shape != (n, n_keypoints):
             bad = next((i for i, s in enumerate(found.scores) if len(s) != n_keypoints), 0)
             raise PoseFileError(
-                path, f"expected {n_keypoints} scores, one per keypoint",
-                record=found.records[bad], field="keypoint_scores",
+                path,
+                f"expected {n_keypoints} scores, one per keypoint",
+                record=found.records[bad],
+                field="keypoint_scores",
             )
         layout = layout_for(
-            path, n_keypoints, LAYOUTS_2D if n_space == 2 else LAYOUTS_3D, self.skeleton,
-            record=found.records[0], field="keypoints",
+            path,
+            n_keypoints,
+            LAYOUTS_2D if n_space == 2 else LAYOUTS_3D,
+            self.skeleton,
+            record=found.records[0],
+            field="keypoints",
         )
         points, scores = points[:, : layout.n_keypoints], scores[:, : layout.n_keypoints]
         frames = np.array(found.frames, dtype=np.int64)

@@ -313,7 +313,9 @@ class OpenPoseWriter:
         path = Path(path)
         refuse_input(sequence, path)
         if sequence.n_space != 2:
-            raise PoseSequenceError("OpenPose's pose_keypoints_2d holds 2D keypoints; the sequence is 3D")
+            raise PoseSequenceError(
+                "OpenPose's pose_keypoints_2d holds 2D keypoints; the sequence is 3D"
+            )
         position = sequence.positions()
         observed = np.isfinite(position).all(axis=-1)
         confidence = np.nan_to_num(sequence.confidences(), nan=0.0)
