@@ -9,7 +9,22 @@ class PosekitError(Exception):
     """Base class of every error posekit raises on purpose."""
 
 
-class SkeletonFileError(PosekitError):
+class _LocatedError(PosekitError):
+    """An error built from a path, a message and keyword details; picklable, so an
+    error raised in a worker process reaches the parent intact."""
+
+    _keywords: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple:
+        keywords = {name: getattr(self, name) for name in self._keywords}
+        return (_rebuild, (type(self), self.path, self.message, keywords))
+
+
+def _rebuild(cls: type, path: str, message: str, keywords: dict) -> _LocatedError:
+    return cls(path, message, **keywords)
+
+
+class SkeletonFileError(_LocatedError):
     """A skeleton file is malformed.
 
     Parameters
@@ -22,14 +37,17 @@ class SkeletonFileError(PosekitError):
         The offending entry (a joint name, a pair, a mapping key), if any.
     """
 
+    _keywords = ("entry",)
+
     def __init__(self, path: str | Path, message: str, *, entry: str | None = None) -> None:
         self.path = str(path)
+        self.message = message
         self.entry = entry
         where = f" (entry {entry!r})" if entry is not None else ""
         super().__init__(f"{self.path}{where}: {message}")
 
 
-class PoseFileError(PosekitError):
+class PoseFileError(_LocatedError):
     """A pose or motion file cannot be read as the format it claims to be.
 
     Parameters
@@ -51,6 +69,8 @@ class PoseFileError(PosekitError):
     'a.json, record [3], field keypoints: expected a number'
     """
 
+    _keywords = ("record", "field", "line")
+
     def __init__(
         self,
         path: str | Path,
@@ -61,6 +81,7 @@ class PoseFileError(PosekitError):
         line: int | None = None,
     ) -> None:
         self.path = str(path)
+        self.message = message
         self.record = record
         self.field = field
         self.line = line
@@ -82,7 +103,7 @@ class RemapError(PosekitError):
     """No joint mapping exists between two skeletons."""
 
 
-class PipelineError(PosekitError):
+class PipelineError(_LocatedError):
     """A pipeline file is invalid; raised before any work starts.
 
     Parameters
@@ -97,6 +118,8 @@ class PipelineError(PosekitError):
         The offending key within the step, if any.
     """
 
+    _keywords = ("step", "key")
+
     def __init__(
         self,
         path: str | Path,
@@ -106,6 +129,7 @@ class PipelineError(PosekitError):
         key: str | None = None,
     ) -> None:
         self.path = str(path)
+        self.message = message
         self.step = step
         self.key = key
         parts = [self.path]
@@ -138,6 +162,8 @@ class InvalidPipelineError(PipelineError):
         self.path, self.step, self.key = first.path, None, None
         count = len(self.errors)
         lines = "\n".join(f"  {error}" for error in self.errors)
-        PosekitError.__init__(
-            self, f"{first.path}: {count} problem{'s' if count > 1 else ''}\n{lines}"
-        )
+        self.message = f"{count} problem{'s' if count > 1 else ''}"
+        PosekitError.__init__(self, f"{first.path}: {self.message}\n{lines}")
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (list(self.errors),))

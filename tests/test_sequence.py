@@ -174,3 +174,20 @@ def test_log_is_json_and_appends():
     seq = seq.with_log("a", {"p": 1}).with_log("b", {})
     assert [e["stage"] for e in seq.log] == ["a", "b"]
     assert json.loads(seq.dataset.attrs["log"])[0]["parameters"] == {"p": 1}
+
+
+def test_errors_survive_pickling():
+    """Errors raised in worker processes must reach the parent intact."""
+    import pickle
+
+    from posekit.errors import InvalidPipelineError, PipelineError, SkeletonFileError
+
+    errors = [
+        PoseFileError("a.json", "expected a number", record="[3]", field="keypoints", line=4),
+        SkeletonFileError("s.toml", "cycle", entry="knee"),
+        InvalidPipelineError([PipelineError("p.yaml", "unknown stage", step="steps[1]", key="x")]),
+    ]
+    for error in errors:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+    assert pickle.loads(pickle.dumps(errors[0])).field == "keypoints"
