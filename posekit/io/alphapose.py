@@ -182,11 +182,9 @@ class AlphaPoseReader:
                 width = len(keypoints)
             image_id = record.get("image_id")
             key = image_id if type(image_id) in (int, str) else None
-            frame = (
-                frame_cache[key]
-                if key in frame_cache
-                else frame_cache.setdefault(key, _frame_of(key))
-            )
+            if key not in frame_cache:
+                frame_cache[key] = _frame_of(key)
+            frame = frame_cache[key]
             if frame is None:
                 raise PoseFileError(
                     path,
