@@ -40,6 +40,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.io.csv",
     "posekit.stages.basic",
     "posekit.stages.align",
+    "posekit.stages.jumps",
     "posekit.windowing",
     "posekit.stages.evaluate",
     "posekit.baselines",
@@ -165,8 +166,9 @@ def _call_hooks(
 ) -> None:
     for hook_name in _HOOKS:
         caller = getattr(manager.hook, f"posekit_register_{hook_name}")
-        # pluggy lists implementations last-registered first; built-ins go first.
-        for impl in reversed(caller.get_hookimpls()):
+        # get_hookimpls() lists implementations in registration order: built-ins
+        # first, so a third-party plugin may replace a built-in of the same name.
+        for impl in caller.get_hookimpls():
             registry.origin = origins[impl.plugin_name]
             try:
                 impl.function(registry=registry)

@@ -14,8 +14,6 @@ The dataset follows movement's ``poses`` layout so it can be passed both ways:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +22,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from posekit.atomic import atomic_path
 from posekit.errors import PoseFileError, PoseSequenceError
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
 SCALAR_DIMS = ("time", "keypoint", "individual")
+#: Dim names in files: movement's plural ones, so movement reads posekit's files.
+FILE_DIMS = {"keypoint": "keypoints", "individual": "individuals"}
 
 
 class PoseSequence:
@@ -397,6 +398,9 @@ class PoseSequence:
     def to_netcdf(self, path: str | Path) -> Path:
         """Write to a netCDF file atomically (a temporary file, then a rename).
 
+        The file uses movement's dim names (``keypoints``, ``individuals``), so it is
+        a valid movement dataset; :meth:`read_netcdf` reads both spellings.
+
         Examples
         --------
         >>> import tempfile, pathlib
@@ -405,17 +409,9 @@ class PoseSequence:
         >>> PoseSequence.read_netcdf(path) == seq
         True
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(suffix=".nc.tmp", dir=path.parent)
-        os.close(handle)
-        try:
-            self.dataset.to_netcdf(tmp, engine="netcdf4")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        with atomic_path(path) as tmp:
+            self.dataset.rename(FILE_DIMS).to_netcdf(tmp, engine="netcdf4")
+        return Path(path)
 
     @classmethod
     def read_netcdf(cls, path: str | Path) -> PoseSequence:
@@ -432,8 +428,7 @@ class PoseSequence:
                 dataset = opened.load()
         except (OSError, ValueError) as err:
             raise PoseFileError(path, f"cannot read as netCDF: {err}") from None
-        # movement names these dims in the plural
-        plural = {"keypoints": "keypoint", "individuals": "individual"}
+        plural = {file: ours for ours, file in FILE_DIMS.items()}
         dataset = dataset.rename({k: v for k, v in plural.items() if k in dataset.dims})
         for name in ("time", "space", "keypoint", "individual"):
             if name in dataset.coords and dataset[name].dtype == object:

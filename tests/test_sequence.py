@@ -191,3 +191,16 @@ def test_errors_survive_pickling():
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error)
     assert pickle.loads(pickle.dumps(errors[0])).field == "keypoints"
+
+
+def test_files_use_movement_dim_names_and_default_permissions(tmp_path):
+    import os
+    import stat
+
+    seq = PoseSequence.from_arrays(np.zeros((2, 2, 17, 1)), skeleton="coco_17")
+    path = seq.to_netcdf(tmp_path / "a.nc")
+    with xr.open_dataset(path) as raw:
+        assert {"keypoints", "individuals"} <= set(raw.dims)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

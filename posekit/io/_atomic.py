@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from posekit.atomic import atomic_path, publish
 from posekit.errors import PoseFileError
 from posekit.sequence import PoseSequence
 
@@ -47,15 +48,8 @@ def atomic_file(path: Path) -> Iterator[TextIO]:
     >>> (folder / "a.txt").read_text()
     'hello'
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle_no, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle_no, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 @contextmanager
@@ -90,10 +84,10 @@ def atomic_folder(path: Path, replaceable: Callable[[Path], bool]) -> Iterator[P
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
-            os.replace(tmp, path)
+            publish(tmp, path, folder=True)
             shutil.rmtree(old)
         else:
-            os.replace(tmp, path)
+            publish(tmp, path, folder=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

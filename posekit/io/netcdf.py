@@ -11,7 +11,10 @@ from posekit.hookspecs import hookimpl
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
-_NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"\x89HDF\r\n\x1a\n")
+_CLASSIC_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: netCDF-4 files are HDF5 files whose root group carries this attribute.
+_NETCDF4_MARK = b"_NCProperties"
 
 
 @attrs.frozen
@@ -40,10 +43,13 @@ class NetcdfReader:
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """True if the file starts with a netCDF or HDF5 signature."""
+        """True for classic netCDF files, and HDF5 files written by the netCDF library
+        (not any HDF5 file: DeepLabCut's .h5 are HDF5 too)."""
         with open(path, "rb") as handle:
-            head = handle.read(8)
-        return head.startswith(_NETCDF_MAGIC)
+            head = handle.read(1 << 16)
+        if head.startswith(_CLASSIC_MAGIC):
+            return True
+        return head.startswith(_HDF5_MAGIC) and _NETCDF4_MARK in head
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file."""
