@@ -5,7 +5,9 @@ per joint group and per joint:
 
 - ``all``: every joint of the reference;
 - ``given``: the joints the *input* observed (measured in at least one frame);
-- ``added``: the others, which the method had to create.
+- ``added``: the others, which the method had to create;
+- ``filled``: the entries (joint and frame) the input lacked: the added joints and
+  the gaps of the given ones (what inpainting is judged on).
 
 Metrics: PCKh at chosen thresholds (head units: the ground-truth head-top-to-neck
 distance of the frame), AUC (mean PCKh over 0, 0.01, ..., 1.00), mean error (head
@@ -58,7 +60,7 @@ UPSAMPLE_JOINTS: tuple[str, ...] = (
 JOINT_SETS: dict[str, tuple[str, ...]] = {"upsample": UPSAMPLE_JOINTS}
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.1, 0.5, 1.0)
-GROUPS: tuple[str, ...] = ("all", "added", "given")
+GROUPS: tuple[str, ...] = ("all", "added", "given", "filled")
 HEAD_TOP, NECK = "head_top", "neck"
 
 
@@ -115,6 +117,20 @@ class _Clip:
     pred_acc: np.ndarray  # (individual, time - 2, joint), head units
     gt_acc: np.ndarray
     given: np.ndarray  # (individual, joint) bool
+    seen: np.ndarray  # (individual, time, joint) bool: the input had the entry
+
+    def mask(self, group: str) -> np.ndarray:
+        """``(individual, time, joint)`` entries of a group."""
+        shape = self.errors.shape
+        if group == "all":
+            return np.ones(shape, bool)
+        if group == "given":
+            return np.broadcast_to(self.given[:, None, :], shape)
+        if group == "added":
+            return np.broadcast_to(~self.given[:, None, :], shape)
+        if group == "filled":
+            return ~self.seen
+        raise KeyError(group)
 
 
 @attrs.frozen
@@ -128,7 +144,7 @@ class EvaluationResult:
     keypoints
         Joint names, in the reference's order.
     groups
-        ``{"all" | "added" | "given": {metric: value}}``; metrics ``pckh@<t>``,
+        ``{"all" | "added" | "given" | "filled": {metric: value}}``; metrics ``pckh@<t>``,
         ``auc``, ``mean_error``, ``jitter``, ``missing`` (share of missing
         predictions), ``count`` (entries evaluated).
     joints
@@ -240,7 +256,8 @@ class EvaluationResult:
         ax.bar(x - 0.2, [_nan(self.joints[n]["auc"]) for n in names], 0.4, label="AUC")
         ax.bar(x + 0.2, [_nan(self.joints[n].get("pckh@0.5")) for n in names], 0.4,
                label="PCKh@0.5")
-        ax.set_xticks(x, names, rotation=70, ha="right", fontsize=8)
+        labels = [f"{n} (given)" if self.joints[n].get("given") else n for n in names]
+        ax.set_xticks(x, labels, rotation=70, ha="right", fontsize=8)
         ax.set(ylabel="score", ylim=(0, 1.01))
         ax.grid(axis="y", alpha=0.3)
         ax.legend()
@@ -334,7 +351,9 @@ class Evaluation:
             it observed in at least one frame. Else from ``pred``'s ``imputed``
             flags: the joints measured (finite, not imputed) in at least one frame.
         input
-            The input the prediction was made from.
+            The input the prediction was made from; its missing entries form the
+            ``filled`` group (else ``pred``'s imputed entries, or with ``given`` alone
+            the added joints).
 
         Raises
         ------
@@ -364,8 +383,8 @@ class Evaluation:
             scale = np.where(head > 0, head, np.nan)[:, 1:-1, None]
             pred_acc = np.linalg.norm(np.diff(pred_pos, n=2, axis=1), axis=-1) / scale
             gt_acc = np.linalg.norm(np.diff(gt, n=2, axis=1), axis=-1) / scale
-        given_mask = self._given_mask(name, keypoints, ref, pred, pred_ind, given, input)
-        self._clips.append(_Clip(name, errors, pred_acc, gt_acc, given_mask))
+        given_mask, seen = self._given_mask(name, keypoints, ref, pred, pred_ind, given, input)
+        self._clips.append(_Clip(name, errors, pred_acc, gt_acc, given_mask, seen))
 
     @staticmethod
     def _given_mask(
@@ -376,23 +395,34 @@ class Evaluation:
         pred_ind: list[int],
         given: Iterable[str] | None,
         input: PoseSequence | None,
-    ) -> np.ndarray:
-        n_ind = len(ref.individuals)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The given joints ``(individual, joint)`` and the input's entries
+        ``(individual, time, joint)``."""
+        n_ind, n_time = len(ref.individuals), ref.n_frames
+        seen = None
+        if input is not None:
+            if input.n_frames != n_time:
+                raise EvaluationError(
+                    f"{name}: input has {input.n_frames} frames, reference {n_time}"
+                )
+            ind = _match_individuals(name, input, ref)
+            seen = _by_names(input.observed()[ind][..., None], input.keypoints, keypoints,
+                             fill=False)[..., 0]
+        elif given is None:
+            seen = _by_names(measured(pred)[pred_ind][..., None], pred.keypoints, keypoints,
+                             fill=False)[..., 0]
         if given is not None:
             names = set(given)
             unknown = names - set(keypoints)
             if unknown:
                 raise EvaluationError(f"{name}: given joints not in the reference: {sorted(unknown)}")
             row = np.array([k in names for k in keypoints])
-            return np.broadcast_to(row, (n_ind, len(keypoints))).copy()
-        if input is not None:
-            ind = _match_individuals(name, input, ref)
-            seen = input.observed()[ind].any(axis=1)
+            given_mask = np.broadcast_to(row, (n_ind, len(keypoints))).copy()
         else:
-            ind = pred_ind
-            seen = measured(pred)[ind].any(axis=1)
-        source = input if input is not None else pred
-        return _by_names(seen[..., None], source.keypoints, keypoints, fill=False)[..., 0]
+            given_mask = seen.any(axis=1)
+        if seen is None:
+            seen = np.broadcast_to(given_mask[:, None, :], (n_ind, n_time, len(keypoints))).copy()
+        return given_mask, seen
 
     def add_missing(self, side: str, names: Iterable[str]) -> None:
         """Record names found only on the other side (``side`` is ``"pred"`` or ``"ref"``)."""
@@ -407,12 +437,10 @@ class Evaluation:
         def pooled(clips: list[_Clip], group: str) -> tuple[np.ndarray, float]:
             errs, pred_acc, gt_acc = [], [], []
             for clip in clips:
-                masks = {"all": np.ones_like(clip.given), "given": clip.given,
-                         "added": ~clip.given}[group]
-                for i, mask in enumerate(masks):
-                    errs.append(clip.errors[i][:, mask].ravel())
-                    pred_acc.append(clip.pred_acc[i][:, mask].ravel())
-                    gt_acc.append(clip.gt_acc[i][:, mask].ravel())
+                mask = clip.mask(group)
+                errs.append(clip.errors[mask])
+                pred_acc.append(clip.pred_acc[mask[:, 1:-1]])
+                gt_acc.append(clip.gt_acc[mask[:, 1:-1]])
             return (
                 np.concatenate(errs),
                 _jitter(np.concatenate(pred_acc), np.concatenate(gt_acc)),

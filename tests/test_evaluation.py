@@ -135,6 +135,21 @@ def test_given_from_imputed_flags_and_from_input():
     assert evaluation.result().groups["added"]["count"] == 6 * 16
 
 
+def test_filled_group_scores_the_entries_the_input_lacked():
+    gt = truth(head=4.0)
+    seen = np.ones((6, 28), bool)
+    seen[2:4, :5] = False  # a 2-frame gap in 5 joints: 10 entries
+    pred = gt.copy()
+    pred[~seen] += [3.0, 0.0]  # 0.75 head off where the input had nothing
+    evaluation = Evaluation()
+    evaluation.add("clip", sequence(pred), sequence(gt),
+                   input=sequence(np.where(seen[..., None], gt, np.nan)))
+    groups = evaluation.result().groups
+    assert groups["filled"]["count"] == 10 and groups["added"]["count"] == 0
+    assert (groups["filled"]["pckh@0.5"], groups["filled"]["pckh@1"]) == (0.0, 1.0)
+    assert groups["given"]["pckh@0.5"] == pytest.approx(1 - 10 / (6 * 28))
+
+
 def test_mismatched_frames_and_unknown_joints_are_refused():
     gt = truth()
     with pytest.raises(EvaluationError, match="frames"):
@@ -160,7 +175,7 @@ def test_outputs_json_csv_and_plots(tmp_path):
     assert len(data["curves"]["added"]) == 101 and "a" in data["clips"]
     lines = result.write_csv(tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].startswith("scope,name,pckh@0.2,pckh@0.5,auc")
-    assert len(lines) == 1 + 3 + 28
+    assert len(lines) == 1 + 4 + 28
     paths = result.plot(tmp_path / "plots")
     assert [p.name for p in paths] == ["pckh_curves.png", "per_joint.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)

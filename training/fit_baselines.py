@@ -55,7 +55,8 @@ def load_windows(path: Path, max_windows: int | None, rng: np.random.Generator) 
         windows = windows[np.sort(rng.choice(len(windows), max_windows, replace=False))]
     return windows, {"file": path.name, "windows_total": int(keep.size),
                      "windows_used": len(windows),
-                     "settings": {k: v for k, v in settings.items() if k != "clips"}}
+                     "settings": {k: v for k, v in settings.items()
+                                  if k not in ("clips", "inputs")}}
 
 
 def validate(stage: Any, eval_root: Path, limit: int | None) -> dict[str, float]:
@@ -99,14 +100,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
                         help="root of training.build_eval's output (val is used)")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--max-windows", type=int, default=60000,
+    parser.add_argument("--max-windows", type=int, default=200000,
                         help="random training windows used for the statistics")
     parser.add_argument("--rank", type=int, default=400,
                         help="eigenvectors kept of the window covariance")
     parser.add_argument("--knn-frames", type=int, default=25000)
-    parser.add_argument("--alphas", default="1e-4,1e-3,1e-2,1e-1")
-    parser.add_argument("--window-alphas", default="1e-4,1e-3,1e-2,1e-1")
-    parser.add_argument("--ks", default="1,5,10,20,40")
+    parser.add_argument("--alphas", default="1e-6,1e-5,1e-4,1e-3")
+    parser.add_argument("--window-alphas", default="1e-5,1e-4,1e-3")
+    parser.add_argument("--ks", default="5,10,20")
     parser.add_argument("--val-limit", type=int, default=None, help="first N val clips only")
     parser.add_argument("--no-tune", action="store_true", help="keep alpha=1e-3, k=10")
     parser.add_argument("--seed", type=int, default=0)

@@ -6,7 +6,8 @@ through the method's stage; the outputs are scored against ``<eval>/<split>/trut
 with :mod:`posekit.evaluation`; the "given" joints are those the input observed (the 12
 of the upsampling layout; in ``dropout`` all 28, so nothing is "added"). Reported per
 method and condition: PCKh@0.1/0.5/1.0, AUC and mean error for all, added and given
-joints, jitter, and the speed (input frames per second: all frames over the summed
+joints, AUC of the entries the input lacked ("filled": added joints and gaps),
+jitter, and the speed (input frames per second: all frames over the summed
 wall time of the stage calls, one process, CPU count named).
 
 A method is a registered stage and its parameters (:data:`METHODS`); JUMPS joins the
@@ -115,7 +116,7 @@ def run_condition(
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: one row per method and condition."""
     head = ("| method | condition | added AUC | added PCKh@0.1 | @0.5 | @1.0 | all AUC | "
-            "given AUC | added err | jitter | fps |")
+            "given AUC | filled AUC | added err | jitter | fps |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for row in rows:
         g = row["groups"]
@@ -128,6 +129,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             f"| {row['method']} | {row['condition']} | {cell('added', 'auc')} | "
             f"{cell('added', 'pckh@0.1')} | {cell('added', 'pckh@0.5')} | "
             f"{cell('added', 'pckh@1')} | {cell('all', 'auc')} | {cell('given', 'auc')} | "
+            f"{cell('filled', 'auc')} | "
             f"{cell('added', 'mean_error')} | {cell('all', 'jitter')} | {row['fps']:.0f} |"
         )
     return "\n".join(lines)

@@ -84,6 +84,7 @@ def save_model(
     os.close(handle)
     try:
         np.savez_compressed(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -253,18 +254,30 @@ def run_baseline(
 @attrs.frozen(eq=False)
 class Conditional:
     """The ridge regression of the missing coordinates on the observed ones, for one
-    pattern of observed points, in coordinates centred on the observed points' centroid.
+    pattern of observed points, in coordinates centred on the observed points.
 
-    ``z = x - centroid(observed points)``; prediction
-    ``z_missing = mean_missing + weights @ (z_observed - mean_observed)``.
+    Points are centred on the centroid of the observed points of their group (a frame
+    of a window; by default one group); a group with no observed point uses the
+    centroid of all observed points. ``z = x - centroid``; prediction
+    ``z_missing = scale * (mean_missing - weights @ mean_observed) + weights @ z_observed``.
     """
 
-    observed: np.ndarray  # (D,) bool over coordinates
+    observed: np.ndarray  # (2P,) bool over coordinates
     weights: np.ndarray  # (n_missing, n_observed)
     mean_observed: np.ndarray
     mean_missing: np.ndarray
     spread: float  # E|z_observed|^2 under the training distribution
     scale_weights: np.ndarray  # (n_observed,): the GLS scale estimate is scale_weights @ z_observed
+    point_group: np.ndarray  # (P,) int: which centroid each point is centred on
+    group_points: np.ndarray  # (G, P) float: each centroid's weights over the points
+
+    def centroids(self, points_xy: np.ndarray) -> np.ndarray:
+        """Per-point centroid ``(..., P, 2)`` of points ``(..., P, 2)`` (only the
+        observed points are read; others may be NaN)."""
+        observed_points = self.observed[::2]
+        values = np.where(observed_points[:, None], points_xy, 0.0)
+        centres = np.einsum("gp,...pd->...gd", self.group_points, values)
+        return centres[..., self.point_group, :]
 
     def scale(self, z_observed: np.ndarray, method: str = "gls") -> np.ndarray:
         """Scale (input units per model unit) of centred observed coordinates ``(..., n)``.
@@ -285,13 +298,36 @@ class Conditional:
         offset = self.mean_missing - self.weights @ self.mean_observed
         return np.asarray(scale)[..., None] * offset + z_observed @ self.weights.T
 
+    def complete(self, points_xy: np.ndarray, method: str = "gls",
+                 scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every point ``(..., P, 2)`` from the observed ones, and the scale used.
+
+        ``scale`` None: estimated with ``method`` (see :meth:`scale`).
+        """
+        lead = points_xy.shape[:-2]
+        centre = self.centroids(points_xy)
+        z = (points_xy - centre).reshape(*lead, -1)
+        z_obs = z[..., self.observed]
+        if scale is None:
+            scale = self.scale(z_obs, method)
+        full = np.empty(z.shape)
+        full[..., self.observed] = z_obs
+        full[..., ~self.observed] = self.predict(z_obs, scale)
+        return full.reshape(points_xy.shape) + centre, np.asarray(scale)
+
 
 def point_mask_to_coords(points: np.ndarray) -> np.ndarray:
     """``(P,)`` point mask to ``(2P,)`` coordinate mask (point-major)."""
     return np.repeat(np.asarray(points, bool), 2)
 
 
-def conditional(mean: np.ndarray, cov: np.ndarray, points: np.ndarray, alpha: float) -> Conditional:
+def conditional(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    points: np.ndarray,
+    alpha: float,
+    groups: np.ndarray | None = None,
+) -> Conditional:
     """Ridge regression from a Gaussian's mean and covariance, for any observed points.
 
     Parameters
@@ -302,29 +338,49 @@ def conditional(mean: np.ndarray, cov: np.ndarray, points: np.ndarray, alpha: fl
         ``(P,)`` bool: observed points (at least one).
     alpha
         Ridge penalty, in the covariance's units (the per-sample ridge ``lambda / N``).
+    groups
+        ``(P,)`` int: each point's group (e.g. its frame); every group is centred on
+        its own observed points. None: one group.
 
     Notes
     -----
-    Centring on the observed centroid is a linear map ``z = (I - E W^T) x`` (``E``: the
-    coordinate indicators, ``W``: the observed coordinates weighted ``1 / n``), so the
-    centred mean and covariance follow exactly from the stored ones; the ridge
-    solution for any subset of inputs comes from them without the data. Centring
-    makes ``cov`` of the observed coordinates singular in two directions; the ridge
-    penalty keeps the solve well posed.
+    Centring is a linear map ``z = (I - E W^T) x`` (``E``: each coordinate's group and
+    axis, ``W``: the observed coordinates weighted ``1 / n`` per group), so the centred
+    mean and covariance follow exactly from the stored ones: the ridge solution for
+    any subset of inputs comes from them, without the data. Centring makes the
+    covariance of the observed coordinates singular (two directions per group); the
+    ridge penalty keeps the solve well posed.
     """
     points = np.asarray(points, bool)
     n_points = points.size
-    n_obs = int(points.sum())
-    if n_obs == 0:
+    if not points.any():
         raise ValueError("no observed point")
+    groups = np.zeros(n_points, int) if groups is None else np.asarray(groups).reshape(-1)
+    labels, group_index = np.unique(groups, return_inverse=True)
+    counts = np.bincount(group_index, weights=points, minlength=len(labels))
+    # Groups without an observed point are centred on all observed points (last row).
+    point_group = np.where(counts[group_index] > 0, group_index, len(labels))
+    group_points = np.zeros((len(labels) + 1, n_points))
+    has = counts > 0
+    group_points[group_index[points], np.flatnonzero(points)] = 1.0
+    group_points[:-1][has] /= counts[has][:, None]
+    group_points[-1, points] = 1.0 / points.sum()
+    used, point_group = np.unique(point_group, return_inverse=True)
+    group_points = group_points[used]
+    n_groups = len(used)
+
     coords = point_mask_to_coords(points)
-    dim = np.tile(np.eye(2), (n_points, 1))  # (2P, 2): E
-    w = dim * coords[:, None] / n_obs  # (2P, 2): W
-    # z = x - E (W^T x): mean and covariance of z.
-    mean_z = mean - dim @ (w.T @ mean)
-    sw = cov @ w  # (2P, 2)
-    wsw = w.T @ sw  # (2, 2)
-    cov_z = cov - dim @ sw.T - sw @ dim.T + dim @ wsw @ dim.T
+    # E: (2P, 2G) coordinate 2p+d -> column 2*group(p)+d; W: (2P, 2G).
+    e = np.zeros((2 * n_points, 2 * n_groups))
+    rows = np.arange(2 * n_points)
+    e[rows, 2 * np.repeat(point_group, 2) + np.tile([0, 1], n_points)] = 1.0
+    w = np.zeros((2 * n_points, 2 * n_groups))
+    for d in (0, 1):
+        w[d::2, d::2] = group_points.T
+    mean_z = mean - e @ (w.T @ mean)
+    sw = cov @ w
+    wsw = w.T @ sw
+    cov_z = cov - e @ sw.T - sw @ e.T + e @ wsw @ e.T
     c_oo = cov_z[np.ix_(coords, coords)]
     c_mo = cov_z[np.ix_(~coords, coords)]
     mean_o = mean_z[coords]
@@ -335,7 +391,8 @@ def conditional(mean: np.ndarray, cov: np.ndarray, points: np.ndarray, alpha: fl
     denominator = float(mean_o @ inv_mean)
     scale_weights = inv_mean / denominator if denominator > 0 else np.zeros_like(inv_mean)
     spread = float(np.trace(c_oo) + mean_o @ mean_o)
-    return Conditional(coords, weights, mean_o, mean_z[~coords], spread, scale_weights)
+    return Conditional(coords, weights, mean_o, mean_z[~coords], spread, scale_weights,
+                       point_group, group_points)
 
 
 def moving_nanmean(values: np.ndarray, window: int) -> np.ndarray:

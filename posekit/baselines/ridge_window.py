@@ -9,9 +9,11 @@ closed form.
 
 At inference the sequence is cut into half-overlapping windows (the last one ends
 at the last frame; a shorter sequence is padded by repeating its edge frames); each
-window is translated to the centroid of its observed joints and its scale estimated
-from them (one translation and scale per window, as in training; see
-:mod:`posekit.baselines.ridge`); predictions of overlapping windows are averaged.
+frame of a window is translated to the centroid of its observed joints (a linear map,
+applied to the model's statistics too: the within-window motion of the whole body
+is then no nuisance for the regression), one scale per window is estimated from
+them (see :mod:`posekit.baselines.ridge`), and the predictions of overlapping
+windows are averaged.
 """
 
 from __future__ import annotations
@@ -194,19 +196,25 @@ class WindowGaussian:
         return self.mean
 
     def conditional(self, points: np.ndarray) -> Conditional:
-        """The regression for one window mask ``(F, 28)`` (cached)."""
+        """The regression for one window mask ``(F, 28)`` (cached), each frame centred
+        on its own observed joints."""
         points = np.asarray(points, bool).reshape(-1)
         key = (points.tobytes(), self.alpha)
         if key not in self._cache:
-            if len(self._cache) > 256:
+            if len(self._cache) > 64:
                 self._cache.clear()
-            self._cache[key] = conditional(self.full_mean(), self.full_cov(), points, self.alpha)
+            groups = np.repeat(np.arange(self.n_frames), N_JOINTS)
+            self._cache[key] = conditional(
+                self.full_mean(), self.full_cov(), points, self.alpha, groups
+            )
         return self._cache[key]
 
     def predict_window(
         self, position: np.ndarray, observed: np.ndarray, method: str = "gls"
     ) -> np.ndarray | None:
-        """All joints of one window ``(F, 28, 2)``; None if fewer than two are observed.
+        """All joints of one window ``(F, 28, 2)``; None if fewer than two are observed
+        or no scale can be estimated (a GLS scale that is not positive falls back on
+        the spread's).
 
         ``method`` is how the window's scale is estimated (see
         :meth:`~posekit.baselines.common.Conditional.scale`).
@@ -215,17 +223,12 @@ class WindowGaussian:
         if points.sum() < 2:
             return None
         cond = self.conditional(points)
-        flat = position.reshape(-1, 2)
-        centroid = flat[points].mean(axis=0)
-        z = (flat - centroid).reshape(-1)
-        z_obs = z[cond.observed]
-        scale = cond.scale(z_obs, method)
+        full, scale = cond.complete(position.reshape(-1, 2), method)
+        if not scale > 0 and method != "spread":  # fall back on the spread's ratio
+            full, scale = cond.complete(position.reshape(-1, 2), "spread")
         if not scale > 0:
             return None
-        full = np.empty_like(z)
-        full[cond.observed] = z_obs
-        full[~cond.observed] = cond.predict(z_obs, scale)
-        return full.reshape(position.shape) + centroid
+        return full.reshape(position.shape)
 
     def predict(
         self,
