@@ -1,0 +1,262 @@
+"""The JUMPS networks: generator G, critic D and encoder E (paper Fig. 4, DCGAN style).
+
+All three work on the grid representation of :mod:`posekit.grid`: a window of
+``F = 24`` frames of the 28-joint layout as a ``(4, 24, 18)`` image (channels first).
+
+- :class:`Generator` maps a latent code ``z`` (64 numbers, prior ``N(0, I)``) to a grid
+  ``(B, 4, 24, 18)`` through transposed convolutions, BatchNorm and ReLU. It outputs
+  both copies of every axial joint; :meth:`Generator.positions` averages them (through
+  :func:`posekit.grid.from_grid`) into one pose ``(B, 24, 28, 2)``. The convolutions
+  build a ``24 x 24`` image, cropped to the 18 grid columns.
+- :class:`Critic` (the WGAN "discriminator") maps a grid to one score through strided
+  convolutions and LeakyReLU. **ours**: LayerNorm (``GroupNorm(1, C)``) instead of
+  BatchNorm, which would couple the samples of a batch and break the per-sample
+  gradient penalty of WGAN-GP.
+- :class:`Encoder` is the critic's architecture with a latent-sized output. **ours**: it
+  reads 8 channels, the 4 coordinate channels of a possibly *partial* window (missing
+  joints set to 0) and the 4 channels of the grid of its visibility mask, after the
+  normalization of :func:`posekit.jumps.encoding.encoder_input`; so ``E`` can encode
+  the partial windows that inpainting starts from. It also holds the dataset mean pose
+  that the normalization uses (buffer ``mean_pose``).
+
+Parameter counts (:func:`parameter_counts`): G 1,159,240, D 1,115,921, E 1,145,132,
+close to the paper's 1,148,480 / 1,115,393 / 1,148,096 (the paper gives no layer sizes;
+these are **ours**).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from posekit.grid import CHANNELS, N_ENTRIES, from_grid, to_grid
+
+LATENT = 64
+"""Size of the latent code (**ours**; the paper does not give it)."""
+FRAMES = 24
+"""Frames per window (the paper's F)."""
+N_JOINTS = 28
+
+_GEN_WIDTH = 24
+"""The generator builds a FRAMES x 24 image; columns [3, 21) are the 18 grid entries."""
+_CROP = (_GEN_WIDTH - N_ENTRIES) // 2
+
+
+class Generator(nn.Module):
+    """DCGAN generator: latent ``(B, latent)`` -> grid ``(B, 4, 24, 18)``.
+
+    Layers: a 3 x 3 transposed convolution from the 1 x 1 latent "image", then three
+    stride-2 transposed convolutions (3 -> 6 -> 12 -> 24 rows and columns), each but the
+    last followed by BatchNorm and ReLU; the output is linear (coordinates are not
+    bounded) and cropped to 18 columns. **ours**: the convolutions produce an offset
+    from the dataset mean pose (buffer ``mean_grid``, the mean pose repeated over the
+    frames), so that an untrained generator already outputs a body shape: the
+    Procrustes-aligned reconstruction loss has a useful gradient from the first step
+    (from a near-zero output the alignment collapses to scale 0 and training stalls).
+
+    Examples
+    --------
+    >>> g = Generator().eval()
+    >>> g(torch.zeros(2, LATENT)).shape
+    torch.Size([2, 4, 24, 18])
+    >>> g.positions(torch.zeros(2, LATENT)).shape
+    torch.Size([2, 24, 28, 2])
+    """
+
+    def __init__(
+        self,
+        latent: int = LATENT,
+        widths: tuple[int, int, int] = (312, 156, 78),
+        mean_pose: Tensor | None = None,
+    ):
+        super().__init__()
+        self.latent = latent
+        if mean_pose is None:
+            from posekit.jumps.encoding import default_mean_pose
+
+            mean_pose = default_mean_pose()
+        mean_grid = to_grid(torch.as_tensor(mean_pose, dtype=torch.float32).expand(FRAMES, -1, -1))
+        self.register_buffer("mean_grid", mean_grid.contiguous())
+        c1, c2, c3 = widths
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent, c1, 3, bias=False),  # 1x1 -> 3x3
+            nn.BatchNorm2d(c1),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c1, c2, 4, 2, 1, bias=False),  # -> 6x6
+            nn.BatchNorm2d(c2),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c2, c3, 4, 2, 1, bias=False),  # -> 12x12
+            nn.BatchNorm2d(c3),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c3, CHANNELS, 4, 2, 1),  # -> 24x24
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Grids ``(B, 4, 24, 18)`` with both copies of the axial joints."""
+        image = self.net(z.reshape(z.shape[0], self.latent, 1, 1))
+        return image[..., _CROP : _CROP + N_ENTRIES] + self.mean_grid
+
+    def positions(self, z: Tensor) -> Tensor:
+        """Poses ``(B, 24, 28, 2)``: the generated grids with axial copies averaged."""
+        return from_grid(self(z))
+
+
+class _ConvTrunk(nn.Module):
+    """Strided convolutions + LayerNorm + LeakyReLU, then a two-layer head.
+
+    ``(B, in_channels, 24, 18)`` -> 12 x 9 -> 6 x 4 -> 3 x 2 -> flatten -> hidden -> out.
+    """
+
+    def __init__(self, in_channels: int, out: int, widths: tuple[int, int, int], hidden: int):
+        super().__init__()
+        c1, c2, c3 = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 4, 2, 1),  # 24x18 -> 12x9 (no norm on the first layer)
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(c1, c2, 4, 2, 1),  # -> 6x4
+            nn.GroupNorm(1, c2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(c2, c3, 4, 2, 1),  # -> 3x2
+            nn.GroupNorm(1, c3),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Flatten(),
+        )
+        flat = c3 * (FRAMES // 8) * ((N_ENTRIES // 2 // 2 + 1) // 2)
+        self.head = nn.Sequential(
+            nn.Linear(flat, hidden),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(hidden, out),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+class Critic(_ConvTrunk):
+    """WGAN critic: grid ``(B, 4, 24, 18)`` -> score ``(B,)``.
+
+    Examples
+    --------
+    >>> Critic()(torch.zeros(3, 4, 24, 18)).shape
+    torch.Size([3])
+    """
+
+    def __init__(self, widths: tuple[int, int, int] = (64, 128, 256), hidden: int = 296):
+        super().__init__(CHANNELS, 1, widths, hidden)
+
+    def forward(self, grid: Tensor) -> Tensor:  # noqa: D102
+        return super().forward(grid)[:, 0]
+
+    def score_positions(self, positions: Tensor) -> Tensor:
+        """Scores of poses ``(B, 24, 28, 2)`` (axial joints duplicated into the grid)."""
+        return self(to_grid(positions))
+
+
+class Encoder(_ConvTrunk):
+    """Encoder: 8-channel grid ``(B, 8, 24, 18)`` -> latent ``(B, latent)``.
+
+    The input is :func:`posekit.jumps.encoding.encoder_input`'s: normalized coordinates
+    (missing joints 0) and the visibility mask, both as grids. :meth:`encode` does the
+    normalization from poses and a mask.
+
+    Examples
+    --------
+    >>> e = Encoder().eval()
+    >>> e(torch.zeros(2, 8, 24, 18)).shape
+    torch.Size([2, 64])
+    >>> e.encode(torch.randn(2, 24, 28, 2), torch.ones(2, 24, 28, dtype=torch.bool)).shape
+    torch.Size([2, 64])
+    """
+
+    def __init__(
+        self,
+        latent: int = LATENT,
+        widths: tuple[int, int, int] = (64, 128, 256),
+        hidden: int = 300,
+        mean_pose: Tensor | None = None,
+    ):
+        super().__init__(2 * CHANNELS, latent, widths, hidden)
+        self.latent = latent
+        if mean_pose is None:
+            from posekit.jumps.encoding import default_mean_pose
+
+            mean_pose = default_mean_pose()
+        self.register_buffer("mean_pose", torch.as_tensor(mean_pose, dtype=torch.float32))
+
+    def encode(self, positions: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Latent codes of (partial) windows.
+
+        Parameters
+        ----------
+        positions
+            ``(B, 24, 28, 2)``; values at missing joints are ignored (NaN allowed).
+        mask
+            ``(B, 24, 28)`` booleans, True = observed; None: observed where finite.
+        """
+        from posekit.jumps.encoding import encoder_input
+
+        grid, _ = encoder_input(positions, mask, self.mean_pose)
+        return self(grid)
+
+
+ARCHITECTURE: dict[str, object] = {
+    "latent": LATENT,
+    "frames": FRAMES,
+    "generator_widths": [312, 156, 78],
+    "critic_widths": [64, 128, 256],
+    "critic_hidden": 296,
+    "encoder_widths": [64, 128, 256],
+    "encoder_hidden": 300,
+}
+"""The default sizes (**ours**), as stored in a checkpoint's metadata."""
+
+
+def build_networks(
+    architecture: dict | None = None,
+    mean_pose: Tensor | None = None,
+    names: tuple[str, ...] = ("G", "D", "E"),
+) -> dict[str, nn.Module]:
+    """The networks ``{"G": ..., "D": ..., "E": ...}`` of an architecture (default sizes).
+
+    Parameters
+    ----------
+    architecture
+        Sizes as in :data:`ARCHITECTURE` (missing keys take the default).
+    mean_pose
+        The dataset mean pose ``(28, 2)`` (the generator's offset origin and the
+        encoder's normalization target); default: a rough standing pose.
+    names
+        Which networks to build.
+    """
+    arch = {**ARCHITECTURE, **(architecture or {})}
+    if int(arch["frames"]) != FRAMES:
+        raise ValueError(f"the networks are built for {FRAMES}-frame windows, got {arch['frames']}")
+    latent = int(arch["latent"])
+    makers = {
+        "G": lambda: Generator(latent, tuple(arch["generator_widths"]), mean_pose),
+        "D": lambda: Critic(tuple(arch["critic_widths"]), int(arch["critic_hidden"])),
+        "E": lambda: Encoder(
+            latent, tuple(arch["encoder_widths"]), int(arch["encoder_hidden"]), mean_pose
+        ),
+    }
+    return {name: makers[name]() for name in names}
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def parameter_counts(networks: dict[str, nn.Module] | None = None) -> dict[str, int]:
+    """Trainable parameters per network (default sizes when ``networks`` is None).
+
+    Examples
+    --------
+    >>> counts = parameter_counts()
+    >>> sorted(counts)
+    ['D', 'E', 'G']
+    >>> all(1_000_000 < n < 1_250_000 for n in counts.values())
+    True
+    """
+    networks = build_networks() if networks is None else networks
+    return {name: count_parameters(net) for name, net in networks.items()}

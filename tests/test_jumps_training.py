@@ -1,0 +1,201 @@
+"""JUMPS training: losses, gradient penalty, masks, determinism, resume, the run loop."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from posekit.jumps.encoding import default_mean_pose  # noqa: E402
+from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve  # noqa: E402
+from posekit.jumps.networks import Critic  # noqa: E402
+from training.train_jumps import (  # noqa: E402
+    DEFAULTS,
+    INPUT_JOINTS,
+    Trainer,
+    merge,
+    occlusion_bursts,
+    run,
+    sample_visibility,
+)
+
+
+def synthetic_windows(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = default_mean_pose().numpy()
+    t = np.linspace(0.0, 1.0, 24)[None, :, None, None]
+    phase = rng.uniform(0, 6.3, (n, 1, 1, 1)) + 0.3 * np.arange(28)[None, None, :, None]
+    amp = rng.uniform(0.0, 0.3, (n, 1, 1, 1))
+    return (base + amp * np.sin(6 * t + phase)).astype(np.float32)
+
+
+TRAIN = synthetic_windows(64)
+VAL = synthetic_windows(16, seed=1)
+
+
+def tiny_config(**train):
+    return merge(DEFAULTS, {
+        "device": "cpu", "progress": False, "baseline": False,
+        "data": {"val_windows": 16},
+        "train": {"batch_size": 8, **train},
+        "log_every": 1, "val_every": 2, "checkpoint_every": 2,
+    })
+
+
+def weights(trainer):
+    return {f"{n}.{k}": v.clone() for n, net in trainer.nets.items()
+            for k, v in net.state_dict().items()}
+
+
+def test_losses():
+    x = torch.zeros(2, 24, 28, 2)
+    assert mpjpe(x + torch.tensor([3.0, 4.0]), x).item() == pytest.approx(5.0)
+    moving = torch.cumsum(torch.ones(2, 24, 28, 2), dim=1)
+    assert mpjve(moving + 1.0, moving).item() == pytest.approx(0.0, abs=1e-6)
+    mask = torch.zeros(2, 24, 28, dtype=torch.bool)
+    mask[:, :, 0] = True
+    y = x.clone()
+    y[..., 1:, :] = 10.0
+    assert mpjpe(y, x, mask).item() == 0.0
+
+
+def test_interpolates_lie_on_the_segments():
+    torch.manual_seed(0)
+    real, fake = torch.randn(16, 4, 24, 18), torch.randn(16, 4, 24, 18)
+    mid = interpolates(real, fake)
+    # mid - fake = t (real - fake) with one t in [0, 1] per sample.
+    t = ((mid - fake) * (real - fake)).sum(dim=(1, 2, 3)) / ((real - fake) ** 2).sum(dim=(1, 2, 3))
+    assert ((t >= 0) & (t <= 1)).all() and t.std() > 0.1
+    assert torch.allclose(mid, t[:, None, None, None] * real + (1 - t[:, None, None, None]) * fake,
+                          atol=1e-5)
+
+
+def test_gradient_penalty_matches_a_direct_computation():
+    torch.manual_seed(0)
+    critic = Critic()
+    real, fake = torch.randn(4, 4, 24, 18), torch.randn(4, 4, 24, 18)
+    gen = torch.Generator().manual_seed(3)
+    points = interpolates(real, fake, generator=gen)
+    t = torch.rand(4, 1, 1, 1, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(points, t * real + (1 - t) * fake)
+    gp = gradient_penalty(critic, points)
+    direct = []
+    for i in range(4):
+        p = points[i : i + 1].clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(p).sum(), p)
+        direct.append((g.norm() - 1) ** 2)
+    assert gp.item() == pytest.approx(torch.stack(direct).mean().item(), rel=1e-4)
+    # It is differentiable with respect to the critic's weights (double backward).
+    gp.backward()
+    assert all(p.grad is not None for p in critic.parameters() if p.dim() > 1)
+
+
+def test_visibility_kinds():
+    rng = np.random.default_rng(0)
+    cfg = DEFAULTS["masks"]
+    x = synthetic_windows(6)
+    for kind in range(4):
+        x_tilde, mask, kinds = sample_visibility(rng, x, cfg, np.full(6, kind))
+        assert np.isnan(x_tilde[~mask]).all() and np.isfinite(x_tilde[mask]).all()
+        if kind == 0:
+            assert mask.all() and np.array_equal(x_tilde, x)
+        if kind == 1:
+            assert np.array_equal(np.flatnonzero(mask[0, 0]), np.sort(INPUT_JOINTS))
+            assert mask.all(axis=(0, 1)).sum() == 12 and np.array_equal(x_tilde[mask], x[mask])
+        if kind == 2:
+            assert not mask[..., [j for j in range(28) if j not in INPUT_JOINTS]].any()
+            assert not np.array_equal(x_tilde[mask], x[mask])  # noisy
+    bursts = occlusion_bursts(rng, (200, 24, 28), 0.02, 20)
+    assert 0.05 < bursts.mean() < 0.3
+
+
+def test_one_step_lowers_the_reconstruction_loss():
+    # A small step: Adam's first step moves every weight by ~lr (sign-like), so a
+    # test of the gradient's direction needs lr small enough for the first-order regime.
+    trainer = Trainer(tiny_config(lambda_m=0.0, lambda_z=0.0, lr=1e-5), TRAIN, VAL)
+    x = TRAIN[:8]
+    visibility = sample_visibility(np.random.default_rng(0), x, DEFAULTS["masks"], np.full(8, 1))[:2]
+
+    def loss():
+        torch.manual_seed(5)
+        return reconstruction(trainer, x, visibility)
+
+    before = loss()
+    torch.manual_seed(6)
+    trainer.generator_step(x, visibility)
+    assert loss() < before
+
+
+@torch.no_grad()
+def reconstruction(trainer, x, visibility):
+    from posekit.jumps.encoding import encoder_input
+
+    x_tilde, mask = (torch.from_numpy(a) for a in visibility)
+    grid, _ = encoder_input(x_tilde, mask, trainer.E.mean_pose)
+    z = torch.cat([torch.randn(len(x), 64), trainer.E(grid)])
+    recon = trainer.G.positions(z)[len(x):]
+    l_p, l_s, _ = trainer.reconstruction(torch.from_numpy(x), x_tilde, mask, recon)
+    return (200 * l_p + 100 * l_s).item()
+
+
+def test_training_is_deterministic_for_a_seed():
+    runs = []
+    for _ in range(2):
+        trainer = Trainer(tiny_config(), TRAIN, VAL)
+        for _ in range(3):
+            trainer.train_step()
+        runs.append(weights(trainer))
+    assert runs[0].keys() == runs[1].keys()
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    other = Trainer(merge(tiny_config(), {"seed": 1}), TRAIN, VAL)
+    other.train_step()
+    assert not torch.equal(weights(other)["G.net.0.weight"], runs[0]["G.net.0.weight"])
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = Trainer(tiny_config(n_critic=2), TRAIN, VAL)
+    for _ in range(4):
+        straight.train_step()
+    first = Trainer(tiny_config(n_critic=2), TRAIN, VAL)
+    for _ in range(2):
+        first.train_step()
+    first.save_state(tmp_path)
+    torch.manual_seed(123)  # the resumed run must not depend on the fresh process's state
+    second = Trainer(tiny_config(n_critic=2), TRAIN, VAL)
+    second.load_state(tmp_path)
+    for _ in range(2):
+        second.train_step()
+    a, b = weights(straight), weights(second)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_run_writes_logs_checkpoints_and_plots(tmp_path):
+    from posekit.jumps.checkpoint import load_model
+
+    config = merge(tiny_config(steps=4), {"name": "t"})
+    trainer = run(config, tmp_path, train_windows=TRAIN, val_windows=VAL)
+    for name in ("losses.csv", "val.csv", "losses.png", "samples.png", "best.safetensors",
+                 "best.json", "last.safetensors", "state.safetensors", "config.yaml"):
+        assert (tmp_path / name).is_file(), name
+    assert trainer.step == 4
+    model = load_model(tmp_path / "last.safetensors")
+    assert model.metadata["steps"] == 4 and "upsample_auc" in model.metadata["validation"]
+    # --max-minutes 0: stops at once, cleanly, with a checkpoint; resume goes on.
+    again = run(merge(config, {"train": {"steps": 6}}), tmp_path, resume=True, max_minutes=0,
+                train_windows=TRAIN, val_windows=VAL)
+    assert again.step == 4
+    done = run(merge(config, {"train": {"steps": 6}}), tmp_path, resume=True,
+               train_windows=TRAIN, val_windows=VAL)
+    assert done.step == 6
+    rows = (tmp_path / "losses.csv").read_text().strip().splitlines()
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_without_encoder(tmp_path):
+    trainer = Trainer(merge(tiny_config(), {"train": {"encoder": False}}), TRAIN, VAL)
+    assert trainer.E is None and "E" not in trainer.nets
+    logs = trainer.train_step()
+    assert logs["mpjpe"] == 0.0 and np.isfinite(logs["loss_d"])
