@@ -1,0 +1,188 @@
+"""The ``jumps`` stage: fill and upsample a 2D sequence to the 28-joint layout.
+
+torch is imported only when the stage runs, so listing or validating pipelines stays
+fast.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from posekit.errors import PosekitError
+from posekit.grid import SKELETON
+from posekit.hookspecs import hookimpl
+from posekit.registry import Registry, get_registry
+from posekit.sequence import PoseSequence
+from posekit.windowing import pad_to_window
+
+#: Window length of the networks (frames).
+WINDOW = 24
+
+#: Settings each preset stands for; explicit parameters override them.
+PRESETS: dict[str, dict[str, float | int]] = {
+    # The paper's inference: 200 Adam steps, half-overlapping windows.
+    "paper": {"iterations": 200, "starts": 4, "overlap": 0.5, "patience": 0},
+    # Real time on a 2-core CPU: the encoder's start only, stopped when it stalls.
+    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 8},
+}
+
+
+@attrs.frozen
+class Jumps:
+    """Fill missing joints and upsample to the 28 joints of ``mpi_inf_3dhp_28``.
+
+    Every 24-frame window is inpainted by optimising the latent code of a GAN trained on
+    2D projections of motion capture (JUMPS), then overlapping windows are merged.
+    The input must be a 2D ``mpi_inf_3dhp_28`` sequence (add ``remap`` before it);
+    any subset of joints may be observed. Each individual is processed on its own.
+
+    Parameters
+    ----------
+    model
+        Path to a ``.safetensors`` checkpoint; default the model shipped with posekit.
+    preset
+        ``paper`` (the paper's settings) or ``fast`` (real time on a CPU).
+    iterations, starts, overlap
+        Override the preset: Adam steps, parallel starts per window, window overlap.
+    windowing
+        Name of a registered window strategy: ``closest`` (the paper's) or ``blend``.
+    procrustes
+        Align the generated window to the input at every step (False: the paper's
+        ablation).
+    encoder_init
+        Start from the encoder's code of the input (False: the paper's ablation).
+    keep_observed
+        Keep measured values of observed joints (True) or replace them by the
+        generated ones (False; then every joint is marked imputed).
+    confidence_threshold
+        Joints with a confidence below it count as missing.
+    device
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+    seed
+        Seed of the prior samples; results are deterministic for a seed on CPU.
+    batch_windows
+        Windows optimised together at most (bounds memory on long sequences).
+
+    Examples
+    --------
+    >>> Jumps(preset="fast", starts=2).resolved()["starts"]
+    2
+    """
+
+    model: str | None = None
+    preset: Literal["paper", "fast"] = "paper"
+    iterations: int | None = None
+    starts: int | None = None
+    overlap: float | None = None
+    windowing: str = "closest"
+    procrustes: bool = True
+    encoder_init: bool = True
+    keep_observed: bool = True
+    confidence_threshold: float = 0.4
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = 0
+    batch_windows: int = 2048
+
+    def __attrs_post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        get_registry().entry("windowing", self.windowing)
+        resolved = self.resolved()
+        if resolved["iterations"] < 1 or resolved["starts"] < 1:
+            raise ValueError("iterations and starts must be at least 1")
+
+    def resolved(self) -> dict[str, object]:
+        """The preset's settings with the explicit parameters applied."""
+        settings: dict[str, object] = dict(PRESETS[self.preset])
+        for name in ("iterations", "starts", "overlap"):
+            value = getattr(self, name)
+            if value is not None:
+                settings[name] = value
+        settings.update(procrustes=self.procrustes, encoder_init=self.encoder_init)
+        return settings
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        import torch
+
+        from posekit.jumps.checkpoint import load_model
+        from posekit.jumps.inpaint import InpaintSettings, inpaint_windows
+
+        if sequence.skeleton != SKELETON or sequence.n_space != 2:
+            raise PosekitError(
+                f"jumps needs a 2D {SKELETON} sequence, got skeleton {sequence.skeleton!r} in "
+                f"{sequence.n_space}D; add a 'remap: {{to: {SKELETON}}}' step before it"
+            )
+        device = self.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = load_model(self.model, device=device)
+        resolved = self.resolved()
+        settings = InpaintSettings(
+            iterations=int(resolved["iterations"]),
+            starts=int(resolved["starts"]),
+            procrustes=self.procrustes,
+            encoder_init=self.encoder_init,
+            patience=int(resolved["patience"]),
+        )
+        strategy = get_registry().entry("windowing", self.windowing).cls(
+            overlap=float(resolved["overlap"])
+        )
+
+        positions = sequence.positions()  # (I, T, 28, 2)
+        confidence = sequence.confidences()
+        observed = np.isfinite(positions).all(-1) & ~(confidence < self.confidence_threshold)
+        n_frames = sequence.n_frames
+        padded_frames = max(n_frames, WINDOW)
+        starts = strategy.starts(padded_frames, WINDOW)
+        offsets = starts[:, None] + np.arange(WINDOW)  # (W, 24)
+
+        active = [i for i in range(len(positions)) if observed[i].any()]
+        for i in sorted(set(range(len(positions))) - set(active)):
+            warnings.warn(
+                f"jumps: individual {sequence.individuals[i]!r} has no observed joint; "
+                "it is left missing",
+                stacklevel=2,
+            )
+        output = positions.copy()
+        imputed = sequence.imputed_flags().copy()
+        if active:
+            finite = np.where(observed[active][..., None], positions[active], 0.0)
+            padded = pad_to_window(finite, WINDOW, axis=1)
+            mask = pad_to_window(observed[active], WINDOW, axis=1)
+            windows = padded[:, offsets]  # (A, W, 24, 28, 2)
+            window_mask = mask[:, offsets]
+            generator = torch.Generator().manual_seed(self.seed)
+            flat_windows = torch.from_numpy(windows.reshape(-1, WINDOW, *windows.shape[-2:]))
+            flat_mask = torch.from_numpy(window_mask.reshape(-1, WINDOW, windows.shape[-2]))
+            estimates, frame_losses = [], []
+            for chunk in range(0, len(flat_windows), self.batch_windows):
+                part = slice(chunk, chunk + self.batch_windows)
+                result = inpaint_windows(
+                    model, flat_windows[part], flat_mask[part].float(), settings, generator
+                )
+                estimates.append(result.positions.cpu().double().numpy())
+                frame_losses.append(result.frame_losses.cpu().double().numpy())
+            estimate = np.concatenate(estimates).reshape(windows.shape)
+            losses = np.concatenate(frame_losses).reshape(window_mask.shape[:3])
+            for row, i in enumerate(active):
+                merged = strategy.merge(estimate[row], losses[row], starts, padded_frames)[:n_frames]
+                if self.keep_observed:
+                    merged = np.where(observed[i][..., None], positions[i], merged)
+                    imputed[i] |= ~observed[i]
+                else:
+                    imputed[i] = True
+                output[i] = merged
+        new_confidence = np.where(imputed & ~observed, np.nan, confidence)
+        return sequence.replace(
+            position=output, confidence=new_confidence, imputed=imputed
+        ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved, "model_sha256": model.metadata.get("sha256")})
+
+
+@hookimpl
+def posekit_register_stages(registry: Registry) -> None:
+    """Register the JUMPS stage."""
+    registry.add_stage("jumps", Jumps)
