@@ -35,9 +35,12 @@ import numpy as np
 
 from training.mocap import REPO_ROOT
 
-#: Method name -> (stage name, parameters). JUMPS joins with one line, e.g.
-#: ``"jumps": ("jumps", {"iterations": 200, "starts": 8})``.
+#: Method name -> (stage name, parameters).
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "jumps": ("jumps", {"preset": "paper"}),
+    "jumps_fast": ("jumps", {"preset": "fast"}),
+    "jumps_no_procrustes": ("jumps", {"preset": "paper", "procrustes": False}),
+    "jumps_no_overlap": ("jumps", {"preset": "paper", "overlap": 0.0}),
     "mean_pose": ("mean_pose", {}),
     "knn": ("knn", {}),
     "ridge": ("ridge", {}),

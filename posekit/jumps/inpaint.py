@@ -36,6 +36,9 @@ class InpaintSettings:
     procrustes
         Align ``G(z)`` to the input at every step; when False the output is compared
         in the input's normalised frame as it is (the paper's "w/o P.A." ablation).
+    per_frame
+        One similarity transform per frame (True) or one per window (False); it must
+        match how the model's reconstruction loss aligned during training.
     encoder_init
         Start one of the runs from the encoder's code of the input.
     patience, tolerance
@@ -51,6 +54,7 @@ class InpaintSettings:
     gamma_velocity: float = 5.0
     gamma_prior: float = 15.0
     procrustes: bool = True
+    per_frame: bool = True
     encoder_init: bool = True
     patience: int = 0
     tolerance: float = 1e-3
@@ -152,7 +156,9 @@ def inpaint_windows(
     for steps in range(1, settings.iterations + 1):
         grid = model.G(z)
         estimate = from_grid(grid)
-        if settings.procrustes:
+        if settings.procrustes and settings.per_frame:
+            estimate = fit_similarity(estimate, target_k, weights_k).apply(estimate)
+        elif settings.procrustes:
             transform = fit_similarity(
                 estimate.flatten(1, 2), target_k.flatten(1, 2), weights_k.flatten(1, 2)
             )

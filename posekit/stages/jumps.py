@@ -53,6 +53,13 @@ class Jumps:
     procrustes
         Align the generated window to the input at every step (False: the paper's
         ablation).
+    alignment
+        ``frame``: one similarity transform per frame, as the shipped model was trained;
+        ``window``: one per window.
+    gamma_prior
+        Weight of the critic's score in the objective (the paper's γ_d = 15 assumes a
+        critic scale that ours does not have; 0 was best on the val split, see the
+        model card).
     encoder_init
         Start from the encoder's code of the input (False: the paper's ablation).
     keep_observed
@@ -80,6 +87,8 @@ class Jumps:
     overlap: float | None = None
     windowing: str = "closest"
     procrustes: bool = True
+    alignment: Literal["frame", "window"] = "frame"
+    gamma_prior: float = 0.0
     encoder_init: bool = True
     keep_observed: bool = True
     confidence_threshold: float = 0.4
@@ -125,6 +134,8 @@ class Jumps:
             iterations=int(resolved["iterations"]),
             starts=int(resolved["starts"]),
             procrustes=self.procrustes,
+            per_frame=self.alignment == "frame",
+            gamma_prior=self.gamma_prior,
             encoder_init=self.encoder_init,
             patience=int(resolved["patience"]),
         )
