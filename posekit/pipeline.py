@@ -113,17 +113,52 @@ class FileResult:
         Why it failed (where, then the error), or None if it succeeded.
     timings
         Seconds spent reading, in each step (by step label) and writing.
+    frames, individuals, keypoints
+        Shape of the written sequence (0 if it failed).
+    imputed
+        Joint values (time × keypoint × individual) that stages generated.
     """
 
     input: Path
     outputs: tuple[Path, ...]
     error: str | None
     timings: Mapping[str, float]
+    frames: int = 0
+    individuals: int = 0
+    keypoints: int = 0
+    imputed: int = 0
 
     @property
     def ok(self) -> bool:
         """True if the file went through every step and was written."""
         return self.error is None
+
+    def summary(self) -> str:
+        """One line: where the result is, its size, what was filled, the time taken.
+
+        Examples
+        --------
+        >>> FileResult(Path("a.json"), (Path("out/a.nc"),), None, {"read": 0.5},
+        ...            frames=10, individuals=1, keypoints=28, imputed=160).summary()
+        'out/a.nc: 10 frames, 1 individual, 28 joints, 160 of 280 joint values filled (57%) in 0.5 s'
+        """
+        where = ", ".join(_shown(p) for p in self.outputs)
+        values = self.frames * self.individuals * self.keypoints
+        share = f" ({100 * self.imputed / values:.0f}%)" if values else ""
+        people = f"{self.individuals} individual{'' if self.individuals == 1 else 's'}"
+        return (
+            f"{where}: {self.frames} frames, {people}, {self.keypoints} joints, "
+            f"{self.imputed} of {values} joint values filled{share} in "
+            f"{sum(self.timings.values()):.1f} s"
+        )
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @attrs.frozen
@@ -405,7 +440,16 @@ class Pipeline:
             timings[where] = time.perf_counter() - clock
         except Exception as err:  # noqa: BLE001  (one bad file must not stop the others)
             return FileResult(job.path, tuple(outputs), f"{where}: {err}", timings)
-        return FileResult(job.path, tuple(outputs), None, timings)
+        return FileResult(
+            job.path,
+            tuple(outputs),
+            None,
+            timings,
+            frames=sequence.n_frames,
+            individuals=len(sequence.individuals),
+            keypoints=sequence.n_keypoints,
+            imputed=int(sequence.imputed_flags().sum()),
+        )
 
     # -- checks ---------------------------------------------------------------------
     def _template(self) -> str:

@@ -164,4 +164,20 @@ def test_python_dash_m_posekit(project):
         check=False, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("3 files: 3 done")
+    assert done.stdout.splitlines()[-1].startswith("3 files: 3 done")
+
+
+def test_run_prints_where_each_result_is_and_what_was_filled(tmp_path, monkeypatch):
+    import numpy as np
+
+    from posekit.sequence import PoseSequence
+
+    monkeypatch.chdir(tmp_path)
+    PoseSequence.from_arrays(np.ones((5, 2, 17, 1)), skeleton="coco_17").to_netcdf(tmp_path / "a.nc")
+    (tmp_path / "p.yaml").write_text(
+        "input: {path: a.nc}\nsteps: [{remap: {to: mpi_inf_3dhp_28}}]\n"
+        "output: {path: 'out/{stem}.nc'}\n"
+    )
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "p.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "out/a.nc: 5 frames, 1 individual, 28 joints, 0 of 140 joint values filled" in result.output

@@ -44,8 +44,11 @@ def run(
     except InvalidPipelineError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
-    for result in report.failed:
-        typer.echo(f"failed: {result.input}: {result.error}", err=True)
+    for result in report.files:
+        if result.ok:
+            typer.echo(result.summary())
+        else:
+            typer.echo(f"failed: {result.input}: {result.error}", err=True)
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)
