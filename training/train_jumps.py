@@ -97,12 +97,16 @@ DEFAULTS: dict[str, Any] = {
         "betas": [0.5, 0.999],
         "eps": 1.0e-8,
         "lr_ge": None,
+        "lr_schedule": "constant",
+        "lr_final": 0.05,
         "lambda_gp": 10.0,
+        "drift": 0.001,
         "lambda_p": 200.0,
         "lambda_s": 100.0,
         "lambda_s_warmup": 0,
         "lambda_z": 2.0,
         "lambda_m": 1.0,
+        "lambda_prior": 10.0,
         "mirror": 0.5,
     },
     "masks": {
@@ -268,6 +272,22 @@ def ridge_baseline(train: np.ndarray, val_x: np.ndarray, alpha: float = 1e-2,
 # ------------------------------------------------------------------------- trainer
 
 
+def code_moments_loss(codes: torch.Tensor) -> torch.Tensor:
+    """Moment matching of a batch of codes to the prior N(0, I) (**ours**).
+
+    ``mean_i(mu_i^2) + mean_ij((C - I)_ij^2)`` with ``mu`` and ``C`` the batch mean and
+    covariance. Measured: without it the encoder's codes occupy a small part of the
+    latent space, the generator decodes only that part, and ``G(z)`` for ``z ~ N(0, I)``
+    collapses to one pose (the paper expects the backward loss to do this matching;
+    within a CPU-hour it does not).
+    """
+    mu = codes.mean(dim=0)
+    centred = codes - mu
+    cov = centred.T @ centred / max(1, codes.shape[0] - 1)
+    eye = torch.eye(codes.shape[1], device=codes.device, dtype=codes.dtype)
+    return mu.pow(2).mean() + (cov - eye).pow(2).mean()
+
+
 class Trainer:
     """State and steps of one training run (used by :func:`main` and the tests)."""
 
@@ -281,8 +301,6 @@ class Trainer:
         self.data_info = data_info or {}
         self.train_windows = train_windows
         seed = int(config["seed"])
-        if self.device.type == "cpu":
-            torch.set_flush_denormal(True)  # denormals slow CPU convolutions up to 10x
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
@@ -303,6 +321,8 @@ class Trainer:
         ge_params = list(self.G.parameters()) + (list(self.E.parameters()) if self.E else [])
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas, eps=eps)
         self.opt_ge = torch.optim.Adam(ge_params, lr=lr_ge, betas=betas, eps=eps)
+        self.base_lr = {"opt_d": lr, "opt_ge": lr_ge}
+        self.budget_s: float | None = None  # training-time budget (--max-minutes), if any
 
         cuda = self.device.type == "cuda"
         self.amp = bool(config["amp"]) and cuda
@@ -375,18 +395,35 @@ class Trainer:
             p.requires_grad_(True)
         real = to_grid(self._tensor(x))
         with torch.no_grad(), self._autocast():
-            fake = to_grid(self.G.positions(self.latent(len(x))).float())
+            fake = to_grid(self.generate(self.latent(len(x)), x).float())
         with self._autocast():
-            d_real = self.D(real).float().mean()
+            real_scores = self.D(real).float()
+            d_real = real_scores.mean()
+            d_real_sq = real_scores.pow(2).mean()
             d_fake = self.D(fake).float().mean()
             gp = gradient_penalty(self.D, interpolates(real, fake), self.scaler_d.get_scale()
                                   if self.scaler_d.is_enabled() else 1.0)
-            loss = d_fake - d_real + float(self.tcfg["lambda_gp"]) * gp
+            # drift: ProGAN's small penalty on D(x)^2 keeps the scores near 0 (WGAN-GP
+            # leaves their offset free to wander) (**ours**).
+            drift = d_real_sq
+            loss = d_fake - d_real + float(self.tcfg["lambda_gp"]) * gp + float(
+                self.tcfg.get("drift", 0.0)) * drift
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler_d.scale(loss).backward()
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
         return {"loss_d": loss.item(), "wasserstein": (d_real - d_fake).item(), "gp": gp.item()}
+
+    def generate(self, z: torch.Tensor, x_np: np.ndarray) -> torch.Tensor:
+        """``G(z)`` computed as in :meth:`generator_step`: in one BatchNorm batch with the
+        codes ``E(x̃)`` of (randomly masked) windows ``x_np`` (**ours**). The critic then
+        judges exactly the samples the generator is trained to improve, and the running
+        statistics used in eval mode describe the same mixture."""
+        if self.E is None:
+            return self.G.positions(z)
+        x_tilde, mask, _ = sample_visibility(self.rng, x_np, self.config["masks"])
+        grid, _ = encoder_input(self._tensor(x_tilde), self._tensor(mask), self.E.mean_pose)
+        return self.G.positions(torch.cat([z, self.E(grid).to(z.dtype)]))[: len(z)]
 
     def reconstruction(self, x: torch.Tensor, x_tilde: torch.Tensor, mask: torch.Tensor,
                        recon: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -421,18 +458,20 @@ class Trainer:
                 cyc_grid, _ = encoder_input(fake, torch.ones(fake.shape[:-1], dtype=torch.bool,
                                                              device=self.device), self.E.mean_pose)
                 l_z = (z - self.E(cyc_grid).float()).abs().mean()
+                l_prior = code_moments_loss(z_enc)
             else:
                 fake = self.G.positions(z).float()
-                l_p = l_s = l_z = torch.zeros((), device=self.device)
+                l_p = l_s = l_z = l_prior = torch.zeros((), device=self.device)
             l_g = -self.D(to_grid(fake)).float().mean()
             loss = (float(t["lambda_m"]) * l_g + float(t["lambda_p"]) * l_p
-                    + self.lambda_s() * l_s + float(t["lambda_z"]) * l_z)
+                    + self.lambda_s() * l_s + float(t["lambda_z"]) * l_z
+                    + float(t.get("lambda_prior", 0.0)) * l_prior)
         self.opt_ge.zero_grad(set_to_none=True)
         self.scaler_ge.scale(loss).backward()
         self.scaler_ge.step(self.opt_ge)
         self.scaler_ge.update()
         out.update(loss_ge=loss.item(), loss_g=l_g.item(), mpjpe=l_p.item(), mpjve=l_s.item(),
-                   latent_l1=l_z.item())
+                   latent_l1=l_z.item(), prior=l_prior.item())
         return out
 
     def lambda_s(self) -> float:
@@ -447,12 +486,31 @@ class Trainer:
         ramp = min(1.0, self.step / warmup) if warmup > 0 else 1.0
         return float(self.tcfg["lambda_s"]) * ramp
 
+    def progress(self) -> float:
+        """Fraction of the run done: of the time budget if one is set, else of the steps."""
+        if self.budget_s:
+            return min(1.0, self.train_time / self.budget_s)
+        return min(1.0, self.step / max(1, int(self.tcfg["steps"])))
+
+    def lr_factor(self) -> float:
+        """``constant``: 1; ``cosine``: from 1 down to ``lr_final`` along :meth:`progress`
+        (**ours**: a CPU run is short, so the rate is annealed over its time budget)."""
+        if self.tcfg.get("lr_schedule", "constant") != "cosine":
+            return 1.0
+        final = float(self.tcfg["lr_final"])
+        return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * self.progress()))
+
     def train_step(self) -> dict[str, float]:
         """``n_critic`` critic updates then one generator/encoder update."""
+        factor = self.lr_factor()
+        for name, opt in (("opt_d", self.opt_d), ("opt_ge", self.opt_ge)):
+            for group in opt.param_groups:
+                group["lr"] = self.base_lr[name] * factor
         logs: dict[str, float] = {}
         for _ in range(int(self.tcfg["n_critic"])):
             logs = self.critic_step(self.next_batch())
         logs.update(self.generator_step(self.next_batch()))
+        logs["lr"] = self.base_lr["opt_ge"] * factor
         self.step += 1
         return logs
 
@@ -517,9 +575,23 @@ class Trainer:
         finally:
             self.G.train()
 
+    @torch.no_grad()
+    def critic_gap(self, n: int = 1024) -> float:
+        """``mean D(x_val) - mean D(G(z))`` in eval mode: the critic's Wasserstein estimate
+        on held-out windows (a health check of the generator's samples)."""
+        self.G.eval()
+        try:
+            gen = torch.Generator().manual_seed(99)
+            z = torch.randn(n, self.G.latent, generator=gen).to(self.device)
+            fake = self.D.score_positions(self.G.positions(z).float()).mean()
+            real = self.D.score_positions(self._tensor(self.val_x[:n])).mean()
+            return float(real - fake)
+        finally:
+            self.G.train()
+
     def validate(self) -> dict[str, float]:
         """Reconstruction error and added-joint PCKh/AUC of ``G(E(x̃))`` on val windows."""
-        out: dict[str, float] = {"step": self.step}
+        out: dict[str, float] = {"step": self.step, "val_wasserstein": self.critic_gap()}
         for cond, (x_tilde, mask) in self.val_inputs.items():
             pred = self.predict(x_tilde, mask)
             keep = np.isfinite(pred).all(axis=(1, 2, 3))
@@ -578,6 +650,7 @@ class Trainer:
         state = {
             "step": self.step, "epoch": self.epoch, "cursor": self.cursor,
             "train_time": self.train_time, "best_auc": self.best_auc, "best_val": self.best_val,
+            "budget_s": self.budget_s,
             "numpy_rng": self.rng.bit_generator.state, "param_groups": groups,
             "scalers": {"d": self.scaler_d.state_dict(), "ge": self.scaler_ge.state_dict()},
         }
@@ -611,6 +684,7 @@ class Trainer:
         self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
         self.train_time, self.best_auc = state["train_time"], state["best_auc"]
         self.best_val = state["best_val"]
+        self.budget_s = state.get("budget_s")
         self.scaler_d.load_state_dict(state["scalers"]["d"])
         self.scaler_ge.load_state_dict(state["scalers"]["ge"])
         self._perm = self._permutation(self.epoch)
@@ -627,7 +701,7 @@ def describe_device(device: torch.device) -> str:
 
 
 LOSS_FIELDS = ["step", "time_s", "loss_d", "wasserstein", "gp", "loss_ge", "loss_g", "mpjpe",
-               "mpjve", "latent_l1", "threads"]
+               "mpjve", "latent_l1", "prior", "threads", "lr"]
 
 
 def _append_csv(path: Path, fields: list[str], row: dict) -> None:
@@ -851,6 +925,10 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
 
     total = int(config["train"]["steps"])
     deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
+    if max_minutes is not None:
+        # The learning-rate schedule spans this invocation's budget (on top of the
+        # training time already done when resuming).
+        trainer.budget_s = trainer.train_time + 60.0 * max_minutes
     log_every, val_every = int(config["log_every"]), int(config["val_every"])
     ckpt_every = int(config["checkpoint_every"])
     sums: dict[str, float] = {}
@@ -959,7 +1037,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         config["train"]["steps"] = args.steps
     if args.batch_size:
         config["train"]["batch_size"] = args.batch_size
-    run(config, run_dir, resume=bool(args.resume), max_minutes=args.max_minutes)
+    # Denormals slow CPU convolutions up to 10x; the setting is global, so restore it.
+    torch.set_flush_denormal(True)
+    try:
+        run(config, run_dir, resume=bool(args.resume), max_minutes=args.max_minutes)
+    finally:
+        torch.set_flush_denormal(False)
 
 
 if __name__ == "__main__":
