@@ -22,10 +22,15 @@ Losses (paper eqs. 1-2 and the reading notes' reconstruction of eqs. 3-9):
   size; random joint and frame dropout with bursts). The encoder reads it normalized
   from its observed joints only (:func:`posekit.jumps.encoding.encoder_input`), as it
   will at inference.
-- The reconstruction ``G(E(x̃))`` is compared to ``x`` after the similarity
-  (Procrustes: translation, scale, rotation) that best maps it onto the OBSERVED joints
-  of ``x̃``, the alignment inference uses; the errors run over all 28 joints.
-- The generator is run once on ``[z; E(x̃)]`` so its BatchNorm statistics mix both.
+- The reconstruction ``G(E(x̃))`` is compared to ``x`` after, in EACH FRAME, the
+  similarity (Procrustes: translation, scale, rotation) that best maps its frame onto
+  the OBSERVED joints of that frame of ``x̃`` (``posekit.procrustes.align`` on
+  ``(B, F, 28, 2)`` fits one transform per frame); the errors run over all 28 joints.
+  Inference must align the same way (per frame). (The reading notes suggested one
+  transform per window; per frame is what the shipped model was trained with.)
+- The generator is run on ``[z; E(x̃)]`` in one batch, in the critic's step too, so its
+  BatchNorm statistics always mix both; the codes ``E(x̃)`` are matched to ``N(0, I)``
+  by their batch moments (``lambda_prior``), else ``G(z)`` collapses.
 - Mirror augmentation on the fly (left/right swapped, x negated), probability 0.5.
 - The critic uses LayerNorm, not BatchNorm (WGAN-GP's penalty is per sample).
 
@@ -427,7 +432,8 @@ class Trainer:
 
     def reconstruction(self, x: torch.Tensor, x_tilde: torch.Tensor, mask: torch.Tensor,
                        recon: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """MPJPE and MPJVE of ``recon`` aligned onto the observed joints of ``x̃``, vs ``x``."""
+        """MPJPE and MPJVE of ``recon`` aligned (one similarity per frame) onto the observed
+        joints of ``x̃``, vs ``x``."""
         aligned, _ = align(recon.float(), torch.nan_to_num(x_tilde), mask)
         return mpjpe(aligned, x), mpjve(aligned, x), aligned
 
@@ -531,7 +537,8 @@ class Trainer:
 
     @torch.no_grad()
     def predict(self, x_tilde: np.ndarray, mask: np.ndarray, chunk: int = 1024) -> np.ndarray:
-        """``G(E(x̃))`` aligned onto the observed joints of ``x̃`` (eval mode), numpy."""
+        """``G(E(x̃))`` aligned frame by frame onto the observed joints of ``x̃`` (eval
+        mode), numpy."""
         if self.E is None:
             return self._predict_without_encoder(x_tilde, mask)
         self.G.eval()
