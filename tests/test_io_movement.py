@@ -72,3 +72,20 @@ def test_reads_movement_poses_files(tmp_path: Path, fps: float | None) -> None:
         dataset["confidence"].transpose("individuals", "time", "keypoints").values,
     )
     assert not seq.imputed_flags().any() and seq.log == []
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "movement"
+
+
+def test_reads_a_file_written_by_movement_itself():
+    """``poses.nc`` was written by movement 0.15 (see its make_fixture.py)."""
+    from posekit.io.netcdf import NetcdfReader
+
+    path = FIXTURE / "poses.nc"
+    assert NetcdfReader.sniff(path)
+    sequence = NetcdfReader(skeleton="coco_17").read(path)
+    arrays = np.load(FIXTURE / "poses_arrays.npz")
+    np.testing.assert_array_equal(sequence.dataset["position"].values, arrays["position"])
+    np.testing.assert_array_equal(sequence.dataset["confidence"].values, arrays["confidence"])
+    assert sequence.individuals == ["mouse", "rat"] and sequence.fps == 30.0
+    assert sequence.remap("mpi_inf_3dhp_28").n_keypoints == 28
