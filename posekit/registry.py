@@ -172,7 +172,7 @@ def _call_hooks(
             registry.origin = origins[impl.plugin_name]
             try:
                 impl.function(registry=registry)
-            except Exception as err:  # a broken plugin must not break posekit
+            except Exception as err:  # noqa: BLE001  (a broken plugin must not break posekit)
                 _record_failure(registry, registry.origin, err)
 
 
@@ -207,7 +207,7 @@ def build_registry(*, entry_points: bool = True) -> Registry:
             origin = _origin_of(entry_point)
             try:
                 name = manager.register(entry_point.load(), name=f"{origin}:{entry_point.name}")
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001  (any import error of a plugin)
                 _record_failure(registry, origin, err)
             else:
                 origins[name] = origin
@@ -217,7 +217,7 @@ def build_registry(*, entry_points: bool = True) -> Registry:
             registry.origin = _origin_of(entry_point)
             try:
                 registry.add_skeleton_folder(importlib.resources.files(entry_point.value))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001  (a missing or broken data package)
                 _record_failure(registry, registry.origin, err)
     registry.origin = "posekit"
     return registry

@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from posekit.grid import ENTRIES, from_grid, grid_from_sequence, mirror_grid, sequence_from_grid, to_grid
+from posekit.grid import (
+    ENTRIES,
+    from_grid,
+    grid_from_sequence,
+    mirror_grid,
+    sequence_from_grid,
+    to_grid,
+)
 from posekit.registry import get_skeleton
 from posekit.sequence import PoseSequence
 

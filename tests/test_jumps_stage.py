@@ -1,6 +1,5 @@
 """The jumps stage: shapes, imputed flags, coverage, determinism, pipelines."""
 
-import warnings
 from pathlib import Path
 
 import numpy as np
