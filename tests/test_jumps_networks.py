@@ -44,6 +44,9 @@ def test_parameter_counts_near_the_paper():
     for name, n in counts.items():
         assert abs(n - 1_100_000) / 1_100_000 < 0.10, (name, n)
         assert abs(n - paper[name]) / paper[name] < 0.02, (name, n)
+    frozen = Critic()
+    frozen.requires_grad_(False)  # as during the generator's step
+    assert parameter_counts({"D": frozen})["D"] == counts["D"]
 
 
 def test_critic_has_no_batchnorm():

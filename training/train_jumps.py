@@ -657,7 +657,7 @@ class Trainer:
         state = {
             "step": self.step, "epoch": self.epoch, "cursor": self.cursor,
             "train_time": self.train_time, "best_auc": self.best_auc, "best_val": self.best_val,
-            "budget_s": self.budget_s,
+            "budget_s": self.budget_s, "data_info": self.data_info,
             "numpy_rng": self.rng.bit_generator.state, "param_groups": groups,
             "scalers": {"d": self.scaler_d.state_dict(), "ge": self.scaler_ge.state_dict()},
         }
@@ -692,6 +692,8 @@ class Trainer:
         self.train_time, self.best_auc = state["train_time"], state["best_auc"]
         self.best_val = state["best_val"]
         self.budget_s = state.get("budget_s")
+        for key, value in (state.get("data_info") or {}).items():
+            self.data_info.setdefault(key, value)
         self.scaler_d.load_state_dict(state["scalers"]["d"])
         self.scaler_ge.load_state_dict(state["scalers"]["ge"])
         self._perm = self._permutation(self.epoch)

@@ -243,8 +243,8 @@ def build_networks(
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+    """Number of learnable parameters (whether or not currently frozen; buffers excluded)."""
+    return sum(p.numel() for p in module.parameters())
 
 
 def parameter_counts(networks: dict[str, nn.Module] | None = None) -> dict[str, int]:
