@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from posekit.atomic import atomic_path
 from posekit.errors import PosekitError
 
 FORMAT = "posekit-jumps-checkpoint"
@@ -92,19 +92,6 @@ def code_version() -> dict[str, str | None]:
     return {"posekit": posekit.__version__, "git_commit": commit}
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save_checkpoint(path: str | Path, networks: dict[str, Any], metadata: dict | None = None) -> Path:
     """Write ``networks`` to ``path`` (safetensors) and their record to ``path``'s ``.json``.
 
@@ -133,7 +120,8 @@ def save_checkpoint(path: str | Path, networks: dict[str, Any], metadata: dict |
     for name, net in networks.items():
         for key, value in net.state_dict().items():
             tensors[f"{name}.{key}"] = value.detach().to("cpu").contiguous().clone()
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"format": FORMAT}))
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": FORMAT})
     record = dict(metadata or {})
     record.setdefault("code_version", code_version())
     record.update(
@@ -145,7 +133,8 @@ def save_checkpoint(path: str | Path, networks: dict[str, Any], metadata: dict |
     )
     meta = metadata_path(path)
     text = json.dumps(record, indent=2, sort_keys=False, default=_json_default) + "\n"
-    _atomic_write(meta, lambda tmp: Path(tmp).write_text(text))
+    with atomic_path(meta) as tmp:
+        tmp.write_text(text)
     return meta
 
 
