@@ -100,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
         "n_critic": 1,
         "lr": 1.0e-4,
         "betas": [0.5, 0.999],
+        "betas_ge": None,
         "eps": 1.0e-8,
         "lr_ge": None,
         "lr_schedule": "constant",
@@ -325,7 +326,8 @@ class Trainer:
         lr_ge = float(self.tcfg["lr_ge"] or lr)
         ge_params = list(self.G.parameters()) + (list(self.E.parameters()) if self.E else [])
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas, eps=eps)
-        self.opt_ge = torch.optim.Adam(ge_params, lr=lr_ge, betas=betas, eps=eps)
+        betas_ge = tuple(self.tcfg.get("betas_ge") or betas)
+        self.opt_ge = torch.optim.Adam(ge_params, lr=lr_ge, betas=betas_ge, eps=eps)
         self.base_lr = {"opt_d": lr, "opt_ge": lr_ge}
         self.budget_s: float | None = None  # training-time budget (--max-minutes), if any
 
@@ -684,6 +686,11 @@ class Trainer:
                     _, idx, key = k.split(".", 2)
                     st.setdefault(int(idx), {})[key] = v
             opt.load_state_dict({"state": st, "param_groups": state["param_groups"][oname]})
+        # The config wins over the saved hyper-parameters (a resumed run may change them).
+        betas = tuple(self.tcfg["betas"])
+        for opt, b in ((self.opt_d, betas), (self.opt_ge, tuple(self.tcfg.get("betas_ge") or betas))):
+            for group in opt.param_groups:
+                group["betas"] = b
         torch.set_rng_state(tensors["rng.torch"])
         if "rng.cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
@@ -800,6 +807,38 @@ def plot_curves(run_dir: Path, out: Path | None = None) -> Path:
     return out
 
 
+def plot_validation(run_dir: Path, out: Path | None = None, reference: float | None = None,
+                    title: str = "") -> Path:
+    """val.png: added-joint AUC and PCKh@0.5 of ``G(E(x̃))`` against steps and time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    val = _read_csv(run_dir / "val.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if val:
+        for ax, xkey, xlabel in ((axes[0], "step", "step"), (axes[1], "time_s", "training time (min)")):
+            xs = val[xkey] / (60.0 if xkey == "time_s" else 1.0)
+            for cond, color in (("upsample", "tab:blue"), ("hpe", "tab:orange")):
+                ax.plot(xs, val[f"{cond}_auc"], marker=".", color=color, label=f"{cond}: AUC")
+                ax.plot(xs, val[f"{cond}_pckh@0.5"], ls="--", color=color, label=f"{cond}: PCKh@0.5")
+            if reference is not None:
+                ax.axhline(reference, color="k", ls=":", label=f"per-frame ridge, upsample AUC ({reference:.3f})")
+            ax.set_xlabel(xlabel)
+            ax.set_ylim(0, 1)
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("val, 16 added joints")
+        axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(title or "validation: encoder path G(E(x̃)), aligned per frame on the observed joints",
+                 fontsize=10)
+    fig.tight_layout()
+    out = out or run_dir / "val.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def plot_samples(trainer: Trainer, out: Path, n: int = 6) -> Path:
     """Stick figures: frames of G(z) samples (top) and val reconstructions (bottom)."""
     import matplotlib
@@ -855,20 +894,22 @@ class ThreadTuner:
 
     On a shared CPU, two intra-op threads are fast when the cores are free and several
     times slower than one thread when other processes compete for them (threads wait
-    for each other at every operation). Every ``every`` steps the other count is tried
-    for ``window`` steps; the one with the lower median step time is kept. (**ours**; it
-    changes the order of floating-point reductions, so runs with ``auto`` are not bit
-    reproducible; a fixed count is.)
+    for each other at every operation). Every ``every_s`` seconds of training the other
+    count is tried for ``window`` steps; the one with the lower median step time is
+    kept. (**ours**; it changes the order of floating-point reductions, so runs with
+    ``auto`` are not bit reproducible; a fixed count is.)
     """
 
-    def __init__(self, options: Sequence[int] = (1, 2), window: int = 12, every: int = 150,
-                 first: int = 15):
+    def __init__(self, options: Sequence[int] = (1, 2), window: int = 12,
+                 every_s: float = 90.0, first: int = 15):
         self.options = list(options)
         self.current = self.options[-1]
-        self.window, self.every = window, every
+        self.window, self.every_s = window, every_s
         self.times: dict[int, list[float]] = {n: [] for n in self.options}
         self.countdown = first
+        self.elapsed = 0.0
         self.probing: int | None = None
+        self._probe_steps = 0
         torch.set_num_threads(self.current)
 
     def record(self, seconds: float) -> None:
@@ -877,21 +918,21 @@ class ThreadTuner:
         history.append(seconds)
         del history[: -self.window]
         if self.probing is not None:
-            if len(history) >= self.window and self._probe_steps >= self.window:
+            self._probe_steps += 1
+            if self._probe_steps >= self.window:
                 best = min(self.options, key=lambda n: float(np.median(self.times[n]))
                            if self.times[n] else math.inf)
                 self.current, self.probing = best, None
                 torch.set_num_threads(best)
-                self.countdown = self.every
-            self._probe_steps += 1
+                self.elapsed = 0.0
             return
         self.countdown -= 1
-        if self.countdown <= 0:
+        self.elapsed += seconds
+        if self.countdown <= 0 and self.elapsed >= self.every_s:
             self.probing = next(n for n in self.options if n != self.current)
             self.times[self.probing] = []
             self._probe_steps = 0
             torch.set_num_threads(self.probing)
-
 
 
 def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | None = None,
@@ -1011,6 +1052,8 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
     trainer.save_state(run_dir)
     trainer.save_model(run_dir / "last.safetensors", final)
     plot_curves(run_dir)
+    ridge = trainer.data_info.get("val_ridge_baseline_upsample", {}).get("auc")
+    plot_validation(run_dir, reference=ridge)
     plot_samples(trainer, run_dir / "samples.png")
     print(json.dumps({"stopped": stop_reason, "step": trainer.step,
                       "train_time_s": round(trainer.train_time, 1),
