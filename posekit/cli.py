@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import typer
 
-from posekit.commands import evaluate, info, plugins, run, skeletons
+from posekit.commands import evaluate, info, plugins, render, run, skeletons
 
-COMMANDS = (run.run, plugins.plugins, skeletons.skeletons, info.info, evaluate.evaluate)
+COMMANDS = (
+    run.run, plugins.plugins, skeletons.skeletons, info.info, evaluate.evaluate, render.render
+)
 
 app = typer.Typer(
     name="posekit",

@@ -43,6 +43,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.stages.jumps",
     "posekit.windowing",
     "posekit.stages.evaluate",
+    "posekit.stages.render",
     "posekit.baselines",
 )
 
