@@ -38,6 +38,12 @@ Outputs in ``runs/<name>/``: ``config.yaml``, ``losses.csv``, ``val.csv``, ``los
 ``samples.png``, ``best.safetensors`` (+ ``.json``, best validation added-joint AUC),
 ``last.safetensors`` (+ ``.json``), ``state.safetensors`` + ``state.json`` (optimizers,
 step, random states: what ``--resume`` needs), ``stdout.log`` if redirected there.
+
+Under ``torchrun`` the networks train data-parallel (:mod:`training.distributed`,
+``docs/distributed-training.md``): each process takes its share of every batch and
+rank 0 alone validates and writes these outputs::
+
+    torchrun --nproc_per_node 8 -m training.train_jumps --config training/configs/jumps.yaml
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ import numpy as np
 import torch
 import yaml
 
-from posekit.grid import to_grid
+from posekit.grid import from_grid, to_grid
 from posekit.jumps.checkpoint import code_version, resolve_device, save_checkpoint
 from posekit.jumps.encoding import encoder_input, mirror_permutation
 from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
@@ -69,6 +75,7 @@ from posekit.jumps.networks import ARCHITECTURE, build_networks, parameter_count
 from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
 from posekit.procrustes import align
 from posekit.registry import get_skeleton
+from training.distributed import Distributed, state_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SKELETON = get_skeleton("mpi_inf_3dhp_28")
@@ -298,17 +305,20 @@ class Trainer:
     """State and steps of one training run (used by :func:`main` and the tests)."""
 
     def __init__(self, config: dict, train_windows: np.ndarray, val_windows: np.ndarray,
-                 run_dir: Path | None = None, data_info: dict | None = None):
+                 run_dir: Path | None = None, data_info: dict | None = None,
+                 dist: Distributed | None = None):
         self.config = config
         self.tcfg = config["train"]
         self.use_encoder = bool(self.tcfg["encoder"])
-        self.device = torch.device(resolve_device(config["device"]))
+        self.dist = dist or Distributed()
+        self.dist.shard(np.arange(int(self.tcfg["batch_size"])))  # fails early if uneven
+        self.device = self.dist.device(resolve_device(config["device"]))
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.data_info = data_info or {}
         self.train_windows = train_windows
         seed = int(config["seed"])
         torch.manual_seed(seed)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.dist.seed(seed))
         self.seed = seed
 
         self.mean_pose = mean_pose(train_windows)
@@ -320,6 +330,11 @@ class Trainer:
         self.E = self.nets.get("E")
         if self.E is not None:
             self._standardize_encoder()
+        # Under torchrun: the same initial weights everywhere (rank 0's, broadcast by
+        # DDP), then each rank's own random stream (latents, masks, interpolates).
+        self.ddp = {name: self.dist.wrap(net) for name, net in self.nets.items()}
+        if self.dist.rank:
+            torch.manual_seed(self.dist.seed(seed))
         betas = tuple(self.tcfg["betas"])
         eps = float(self.tcfg["eps"])
         lr = float(self.tcfg["lr"])
@@ -385,7 +400,7 @@ class Trainer:
             self.epoch += 1
             self.cursor = 0
             self._perm = self._permutation(self.epoch)
-        idx = np.sort(self._perm[self.cursor : self.cursor + b])
+        idx = self.dist.shard(np.sort(self._perm[self.cursor : self.cursor + b]))
         self.cursor += b
         return mirror_batch(self.rng, self.train_windows[idx], float(self.tcfg["mirror"]))
 
@@ -400,15 +415,16 @@ class Trainer:
         """One WGAN-GP critic update on real windows ``x``."""
         for p in self.D.parameters():
             p.requires_grad_(True)
+        critic = self.ddp["D"]
         real = to_grid(self._tensor(x))
         with torch.no_grad(), self._autocast():
             fake = to_grid(self.generate(self.latent(len(x)), x).float())
         with self._autocast():
-            real_scores = self.D(real).float()
+            real_scores = critic(real).float()
             d_real = real_scores.mean()
             d_real_sq = real_scores.pow(2).mean()
-            d_fake = self.D(fake).float().mean()
-            gp = gradient_penalty(self.D, interpolates(real, fake), self.scaler_d.get_scale()
+            d_fake = critic(fake).float().mean()
+            gp = gradient_penalty(critic, interpolates(real, fake), self.scaler_d.get_scale()
                                   if self.scaler_d.is_enabled() else 1.0)
             # drift: ProGAN's small penalty on D(x)^2 keeps the scores near 0 (WGAN-GP
             # leaves their offset free to wander) (**ours**).
@@ -427,10 +443,10 @@ class Trainer:
         judges exactly the samples the generator is trained to improve, and the running
         statistics used in eval mode describe the same mixture."""
         if self.E is None:
-            return self.G.positions(z)
+            return from_grid(self.ddp["G"](z))
         x_tilde, mask, _ = sample_visibility(self.rng, x_np, self.config["masks"])
         grid, _ = encoder_input(self._tensor(x_tilde), self._tensor(mask), self.E.mean_pose)
-        return self.G.positions(torch.cat([z, self.E(grid).to(z.dtype)]))[: len(z)]
+        return from_grid(self.ddp["G"](torch.cat([z, self.ddp["E"](grid).to(z.dtype)])))[: len(z)]
 
     def reconstruction(self, x: torch.Tensor, x_tilde: torch.Tensor, mask: torch.Tensor,
                        recon: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -446,8 +462,11 @@ class Trainer:
         ``visibility`` = ``(x̃, mask)`` to use instead of a random one.
         """
         t = self.tcfg
+        # The critic is frozen here and called unwrapped: no gradient of its own to
+        # average (its DDP wrapper would wait for one); G's flows through it.
         for p in self.D.parameters():
             p.requires_grad_(False)
+        gen, enc = self.ddp["G"], self.ddp.get("E")
         b = len(x_np)
         z = self.latent(b)
         out: dict[str, float] = {}
@@ -459,16 +478,16 @@ class Trainer:
                 x = self._tensor(x_np)
                 x_tilde, mask = self._tensor(x_tilde_np), self._tensor(mask_np)
                 grid, _ = encoder_input(x_tilde, mask, self.E.mean_pose)
-                z_enc = self.E(grid).float()
-                both = self.G.positions(torch.cat([z, z_enc])).float()
+                z_enc = enc(grid).float()
+                both = from_grid(gen(torch.cat([z, z_enc]))).float()
                 fake, recon = both[:b], both[b:]
                 l_p, l_s, _ = self.reconstruction(x, x_tilde, mask, recon)
                 cyc_grid, _ = encoder_input(fake, torch.ones(fake.shape[:-1], dtype=torch.bool,
                                                              device=self.device), self.E.mean_pose)
-                l_z = (z - self.E(cyc_grid).float()).abs().mean()
+                l_z = (z - enc(cyc_grid).float()).abs().mean()
                 l_prior = code_moments_loss(z_enc)
             else:
-                fake = self.G.positions(z).float()
+                fake = from_grid(gen(z)).float()
                 l_p = l_s = l_z = l_prior = torch.zeros((), device=self.device)
             l_g = -self.D(to_grid(fake)).float().mean()
             loss = (float(t["lambda_m"]) * l_g + float(t["lambda_p"]) * l_p
@@ -519,6 +538,7 @@ class Trainer:
             logs = self.critic_step(self.next_batch())
         logs.update(self.generator_step(self.next_batch()))
         logs["lr"] = self.base_lr["opt_ge"] * factor
+        self.dist.average_batchnorm_stats(self.G)
         self.step += 1
         return logs
 
@@ -704,6 +724,15 @@ class Trainer:
         self.scaler_d.load_state_dict(state["scalers"]["d"])
         self.scaler_ge.load_state_dict(state["scalers"]["ge"])
         self._perm = self._permutation(self.epoch)
+        if self.dist.rank:  # the saved streams are rank 0's; the others derive theirs
+            self.rng = np.random.default_rng(self.dist.seed(self.seed, self.step))
+            torch.manual_seed(self.dist.seed(self.seed, self.step))
+
+    def digest(self) -> str:
+        """SHA-256 of the networks' weights and buffers (:func:`state_digest`), as the
+        ``model.*`` tensors of ``state.safetensors`` hold them."""
+        return state_digest({f"{name}.{k}": v for name, net in self.nets.items()
+                             for k, v in net.state_dict().items()})
 
 
 def describe_device(device: torch.device) -> str:
@@ -937,8 +966,15 @@ class ThreadTuner:
 
 def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | None = None,
         train_windows: np.ndarray | None = None, val_windows: np.ndarray | None = None,
-        data_info: dict | None = None) -> Trainer:
-    """Train (or go on training) into ``run_dir``; returns the trainer."""
+        data_info: dict | None = None, dist: Distributed | None = None) -> Trainer:
+    """Train (or go on training) into ``run_dir``; returns the trainer.
+
+    Under torchrun (``dist``), every process trains its share of each batch and rank 0
+    alone prints, validates and writes the run's files.
+    """
+    dist = dist or Distributed()
+    is_main = dist.is_main
+    say = print if is_main else (lambda *args, **kwargs: None)
     tuner = None
     if config["num_threads"] == "auto":
         tuner = ThreadTuner()
@@ -950,20 +986,24 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
         train_windows, train_info = load_windows(train_path)
         val_windows, val_info = load_windows(val_path)
         data_info = {"train": train_info, "val": val_info}
-        print(f"train: {train_path.name} ({len(train_windows)} windows); "
-              f"val: {val_path.name} ({len(val_windows)} windows)", flush=True)
+        say(f"train: {train_path.name} ({len(train_windows)} windows); "
+            f"val: {val_path.name} ({len(val_windows)} windows)", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(config, train_windows, val_windows, run_dir, data_info)
+    trainer = Trainer(config, train_windows, val_windows, run_dir, data_info, dist)
     counts = parameter_counts(trainer.nets)
-    print("parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
-    print(f"device: {describe_device(trainer.device)}; amp: "
-          f"{trainer.amp_dtype if trainer.amp else 'off'}", flush=True)
+    say("parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+    say(f"device: {describe_device(trainer.device)}; amp: "
+        f"{trainer.amp_dtype if trainer.amp else 'off'}", flush=True)
+    if dist.enabled:
+        say(f"distributed: {dist.world} processes, {int(config['train']['batch_size']) // dist.world}"
+            f" windows each per batch of {config['train']['batch_size']}", flush=True)
     if resume:
         trainer.load_state(run_dir)
-        for name in ("losses.csv", "val.csv"):
-            _truncate_csv(run_dir / name, trainer.step)
-        print(f"resumed at step {trainer.step} (epoch {trainer.epoch})", flush=True)
-    else:
+        if is_main:
+            for name in ("losses.csv", "val.csv"):
+                _truncate_csv(run_dir / name, trainer.step)
+        say(f"resumed at step {trainer.step} (epoch {trainer.epoch})", flush=True)
+    elif is_main:
         for name in ("losses.csv", "val.csv"):
             (run_dir / name).unlink(missing_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -984,7 +1024,7 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
     sums: dict[str, float] = {}
     count = 0
     bar = None
-    if config.get("progress", True):
+    if config.get("progress", True) and is_main:
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=trainer.step, dynamic_ncols=True, mininterval=5,
@@ -1013,19 +1053,23 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
     stop_reason = "steps"
     t_last = time.monotonic()
     while trainer.step < total:
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and dist.any(time.monotonic() >= deadline):
             stop_reason = "max-minutes"
             break
         logs = trainer.train_step()
         now = time.monotonic()
-        trainer.train_time += now - t_last
         if tuner is not None:
             tuner.record(now - t_last)
-        t_last = now
         logs["threads"] = float(torch.get_num_threads())
+        logs["seconds"] = now - t_last
+        t_last = now
+        # Averaged over the processes: every rank logs, times (and so anneals the
+        # learning rate) and stops alike.
+        logs = dist.mean(logs)
+        trainer.train_time += logs.pop("seconds")
         if not all(math.isfinite(v) for v in logs.values()):
             stop_reason = f"non-finite loss at step {trainer.step}: {logs}"
-            print(stop_reason, flush=True)
+            say(stop_reason, flush=True)
             break
         for k, v in logs.items():
             sums[k] = sums.get(k, 0.0) + v
@@ -1035,19 +1079,27 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
         if trainer.step % log_every == 0:
             row = {k: v / count for k, v in sums.items()}
             row.update(step=trainer.step, time_s=round(trainer.train_time, 1))
-            _append_csv(run_dir / "losses.csv", LOSS_FIELDS, row)
+            if is_main:
+                _append_csv(run_dir / "losses.csv", LOSS_FIELDS, row)
             if bar:
                 bar.set_postfix_str(f"W {row['wasserstein']:.3f} gp {row['gp']:.3f} "
                                     f"mpjpe {row['mpjpe']:.4f} z {row['latent_l1']:.3f}")
             sums, count = {}, 0
         if trainer.step % val_every == 0:
-            do_validate()
+            if is_main:
+                do_validate()
+            dist.barrier()
             t_last = time.monotonic()
         if trainer.step % ckpt_every == 0:
-            trainer.save_state(run_dir)
+            if is_main:
+                trainer.save_state(run_dir)
+            dist.barrier()
             t_last = time.monotonic()
     if bar:
         bar.close()
+    digests = dist.gather_digests(trainer.digest()) if dist.enabled else []
+    if not is_main:
+        return trainer
     final = do_validate() if last_val_step != trainer.step else trainer.best_val
     trainer.save_state(run_dir)
     trainer.save_model(run_dir / "last.safetensors", final)
@@ -1055,10 +1107,13 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
     ridge = trainer.data_info.get("val_ridge_baseline_upsample", {}).get("auc")
     plot_validation(run_dir, reference=ridge)
     plot_samples(trainer, run_dir / "samples.png")
-    print(json.dumps({"stopped": stop_reason, "step": trainer.step,
-                      "train_time_s": round(trainer.train_time, 1),
-                      "steps_per_s": round(trainer.step / max(trainer.train_time, 1e-9), 3),
-                      "best_upsample_auc": trainer.best_auc}), flush=True)
+    summary = {"stopped": stop_reason, "step": trainer.step,
+               "train_time_s": round(trainer.train_time, 1),
+               "steps_per_s": round(trainer.step / max(trainer.train_time, 1e-9), 3),
+               "best_upsample_auc": trainer.best_auc}
+    if dist.enabled:  # each replica's weights and buffers: all equal
+        summary["replica_sha256"] = digests
+    print(json.dumps(summary), flush=True)
     return trainer
 
 
@@ -1089,11 +1144,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         config["train"]["steps"] = args.steps
     if args.batch_size:
         config["train"]["batch_size"] = args.batch_size
+    dist = Distributed.from_env()  # torchrun's processes, else this one alone
     # Denormals slow CPU convolutions up to 10x; the setting is global, so restore it.
     torch.set_flush_denormal(True)
     try:
-        run(config, run_dir, resume=bool(args.resume), max_minutes=args.max_minutes)
+        dist.start(resolve_device(config["device"]))
+        run(config, run_dir, resume=bool(args.resume), max_minutes=args.max_minutes, dist=dist)
     finally:
+        dist.stop()
         torch.set_flush_denormal(False)
 
 
