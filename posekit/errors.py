@@ -167,3 +167,16 @@ class InvalidPipelineError(PipelineError):
 
     def __reduce__(self) -> tuple:
         return (type(self), (list(self.errors),))
+
+
+class ClusterError(PosekitError):
+    """A Dask cluster cannot be used: Dask is not installed, the local cluster does not
+    start, or the scheduler cannot be reached. Raised before any file is processed.
+
+    Examples
+    --------
+    >>> raise ClusterError("cannot reach the Dask scheduler at tcp://nowhere:8786")
+    Traceback (most recent call last):
+    ...
+    posekit.errors.ClusterError: cannot reach the Dask scheduler at tcp://nowhere:8786
+    """

@@ -19,12 +19,18 @@ A pipeline file (YAML, read with ``yaml.safe_load``)::
 Relative paths, in ``input``/``output`` and in parameters typed ``Path``, resolve against
 the pipeline file's folder. The whole pipeline is checked before any work starts, and
 every problem is reported at once (:class:`~posekit.errors.InvalidPipelineError`).
+
+Running skips an input whose outputs are complete and newer than the input and the
+pipeline file (outputs are written atomically, so an existing output is a complete one);
+``force`` redoes it. Files run one after another, or as tasks on a Dask cluster
+(:mod:`posekit.batch`), with the same per-file function.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import glob
 import os
 import string
@@ -114,9 +120,11 @@ class FileResult:
     timings
         Seconds spent reading, in each step (by step label) and writing.
     frames, individuals, keypoints
-        Shape of the written sequence (0 if it failed).
+        Shape of the written sequence (0 if it failed or was skipped).
     imputed
         Joint values (time × keypoint × individual) that stages generated.
+    skipped
+        True if the outputs were up to date and the file was not processed again.
     """
 
     input: Path
@@ -127,10 +135,11 @@ class FileResult:
     individuals: int = 0
     keypoints: int = 0
     imputed: int = 0
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
-        """True if the file went through every step and was written."""
+        """True if the file went through every step and was written, or was up to date."""
         return self.error is None
 
     def summary(self) -> str:
@@ -141,8 +150,12 @@ class FileResult:
         >>> FileResult(Path("a.json"), (Path("out/a.nc"),), None, {"read": 0.5},
         ...            frames=10, individuals=1, keypoints=28, imputed=160).summary()
         'out/a.nc: 10 frames, 1 individual, 28 joints, 160 of 280 joint values filled (57%) in 0.5 s'
+        >>> FileResult(Path("a.json"), (Path("out/a.nc"),), None, {}, skipped=True).summary()
+        'out/a.nc: up to date, skipped'
         """
         where = ", ".join(_shown(p) for p in self.outputs)
+        if self.skipped:
+            return f"{where}: up to date, skipped"
         values = self.frames * self.individuals * self.keypoints
         share = f" ({100 * self.imputed / values:.0f}%)" if values else ""
         people = f"{self.individuals} individual{'' if self.individuals == 1 else 's'}"
@@ -168,7 +181,7 @@ class RunReport:
     Examples
     --------
     >>> RunReport(files=(), seconds=0.0).summary()
-    '0 files: 0 done, 0 failed in 0.0 s'
+    '0 files: 0 done, 0 failed, 0 skipped in 0.0 s'
     """
 
     files: tuple[FileResult, ...]
@@ -184,12 +197,24 @@ class RunReport:
         """The files that failed."""
         return [result for result in self.files if not result.ok]
 
+    @property
+    def skipped(self) -> list[FileResult]:
+        """The files whose outputs were up to date."""
+        return [result for result in self.files if result.skipped]
+
     def summary(self) -> str:
-        """One line: counts of files done and failed, and the time taken."""
-        count, failed = len(self.files), len(self.failed)
+        """One line: files done, failed and skipped, the time taken and the files
+        processed (done or failed) per minute."""
+        count, failed, skipped = len(self.files), len(self.failed), len(self.skipped)
+        processed = count - skipped
+        rate = (
+            f" ({60 * processed / self.seconds:.1f} files/min)"
+            if processed and self.seconds > 0
+            else ""
+        )
         return (
-            f"{count} file{'' if count == 1 else 's'}: {count - failed} done, "
-            f"{failed} failed in {self.seconds:.1f} s"
+            f"{count} file{'' if count == 1 else 's'}: {processed - failed} done, "
+            f"{failed} failed, {skipped} skipped in {self.seconds:.1f} s{rate}"
         )
 
 
@@ -363,23 +388,48 @@ class Pipeline:
         return pipeline
 
     # -- running --------------------------------------------------------------------
-    def run(self, *, progress: bool = True, registry: Registry | None = None) -> RunReport:
+    def run(
+        self,
+        *,
+        progress: bool = True,
+        registry: Registry | None = None,
+        force: bool = False,
+        workers: int | None = None,
+        scheduler: str | None = None,
+    ) -> RunReport:
         """Process every input file; a file that fails is reported and the rest go on.
 
         The input, the reader and writer parameters and the output paths are checked
-        first (:class:`~posekit.errors.InvalidPipelineError` before any work).
+        first (:class:`~posekit.errors.InvalidPipelineError` before any work). An input
+        whose outputs exist and are newer than it and than the pipeline file is skipped
+        (changes made with ``overrides`` are not seen: use ``force``).
 
         Parameters
         ----------
         progress
-            Show a progress bar over files (only when there is more than one).
+            Show a progress bar over files on stderr (only when there is more than one).
         registry
             Where reader and writer names resolve; default the shared registry.
+        force
+            Process every file, even those whose outputs are up to date.
+        workers
+            Run the files in parallel on a local Dask cluster of this many worker
+            processes (needs ``posekit[cluster]``).
+        scheduler
+            Run the files on an existing Dask cluster: its scheduler's address
+            (``tcp://host:8786``). Not together with ``workers``.
 
         Returns
         -------
         RunReport
-            Per-file status, outputs and timings.
+            Per-file status, outputs and timings, in the order of the input files.
+
+        Raises
+        ------
+        InvalidPipelineError
+            With every problem found, before any work.
+        ClusterError
+            If Dask is missing, or the cluster cannot be started or reached.
 
         Examples
         --------
@@ -396,6 +446,9 @@ class Pipeline:
         >>> pipeline.run().summary().startswith("1 file: 1 done, 0 failed")
         True
         """
+        from posekit.batch import Cluster, run_tasks
+
+        cluster = None if workers is None and scheduler is None else Cluster(workers, scheduler)
         registry = registry or get_registry()
         errors: list[PipelineError] = []
         if self.input is None:
@@ -408,17 +461,31 @@ class Pipeline:
             self._check_outputs(jobs, errors)
         if errors:
             raise InvalidPipelineError(errors)
-        from tqdm import tqdm
-
         started = time.perf_counter()
-        results = [
-            self._run_one(job, writer)
-            for job in tqdm(jobs, disable=not progress or len(jobs) < 2, unit="file")
-        ]
-        return RunReport(tuple(results), time.perf_counter() - started)
+        results: dict[Path, FileResult] = {}
+        for job in jobs:
+            outputs = () if force else self._up_to_date(job)
+            if outputs:
+                results[job.path] = FileResult(job.path, outputs, None, {}, skipped=True)
+        todo = [job for job in jobs if job.path not in results]
+        done = run_tasks(
+            functools.partial(self._run_one, writer=writer),
+            todo,
+            [job.path for job in todo],
+            cluster=cluster,
+            progress=progress,
+        )
+        results.update((result.input, result) for result in done)
+        return RunReport(
+            tuple(results[job.path] for job in jobs), time.perf_counter() - started
+        )
 
     def _run_one(self, job: _Job, writer: Any) -> FileResult:
-        """Read, transform and write one file; any error is caught and recorded."""
+        """Read, transform and write one file; any error is caught and recorded.
+
+        The one per-file function of both the plain loop and the Dask workers: its
+        arguments (the checked pipeline, the job, the writer) and its result pickle.
+        """
         assert self.output is not None
         timings: dict[str, float] = {}
         outputs: list[Path] = []
@@ -450,6 +517,28 @@ class Pipeline:
             keypoints=sequence.n_keypoints,
             imputed=int(sequence.imputed_flags().sum()),
         )
+
+    def _up_to_date(self, job: _Job) -> tuple[Path, ...]:
+        """The outputs of ``job`` if they exist and are all newer than the input file
+        and the pipeline file, else ``()``.
+
+        Outputs are published atomically, so an existing one is complete. With
+        ``{individual}`` the outputs are the files matching the template.
+        """
+        template = self._template()
+        if "{individual}" in template:
+            pattern = glob.escape(template).format(stem=glob.escape(job.path.stem), individual="*")
+            outputs = tuple(sorted(Path(p) for p in glob.glob(pattern)))
+        else:
+            outputs = (_output_path(template, job.path, None),)
+        sources = [job.path, *[p for p in [Path(self.source)] if p.is_file()]]
+        try:
+            newest = max(p.stat().st_mtime_ns for p in sources)
+            if outputs and all(p.stat().st_mtime_ns > newest for p in outputs):
+                return outputs
+        except FileNotFoundError:  # removed meanwhile: not up to date
+            pass
+        return ()
 
     # -- checks ---------------------------------------------------------------------
     def _template(self) -> str:

@@ -1,13 +1,16 @@
 """The ``jumps`` stage: fill and upsample a 2D sequence to the 28-joint layout.
 
 torch is imported only when the stage runs, so listing or validating pipelines stays
-fast.
+fast. The model is loaded once per process (and checkpoint version), so a batch run or
+a Dask worker loads it for its first file only.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 import numpy as np
@@ -18,6 +21,9 @@ from posekit.hookspecs import hookimpl
 from posekit.registry import Registry, get_registry
 from posekit.sequence import PoseSequence
 from posekit.windowing import pad_to_window
+
+if TYPE_CHECKING:
+    from posekit.jumps.checkpoint import JumpsModel
 
 #: Window length of the networks (frames).
 WINDOW = 24
@@ -117,7 +123,6 @@ class Jumps:
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         import torch
 
-        from posekit.jumps.checkpoint import load_model
         from posekit.jumps.inpaint import InpaintSettings, inpaint_windows
 
         if sequence.skeleton != SKELETON or sequence.n_space != 2:
@@ -128,7 +133,7 @@ class Jumps:
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model = load_model(self.model, device=device)
+        model = _model(self.model, device)
         resolved = self.resolved()
         settings = InpaintSettings(
             iterations=int(resolved["iterations"]),
@@ -191,6 +196,24 @@ class Jumps:
         return sequence.replace(
             position=output, confidence=new_confidence, imputed=imputed
         ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved, "model_sha256": model.metadata.get("sha256")})
+
+
+def _model(path: str | None, device: str) -> JumpsModel:
+    """The model at ``path`` (None: the shipped one) on ``device``, loaded once per
+    process; a checkpoint file changed on disk (time or size) is loaded again."""
+    stamp = None
+    if path is not None and os.path.exists(path):
+        status = os.stat(path)
+        stamp = (status.st_mtime_ns, status.st_size)
+    return _load_model(path, device, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(path: str | None, device: str, stamp: tuple[int, int] | None) -> JumpsModel:
+    """:func:`~posekit.jumps.checkpoint.load_model`, cached; ``stamp`` only keys the cache."""
+    from posekit.jumps.checkpoint import load_model
+
+    return load_model(path, device=device)
 
 
 @hookimpl
