@@ -31,34 +31,59 @@ SEED = 0
 FOLDER = Path(__file__).resolve().parent / f"cmu_{CLIP}"
 
 
-def main() -> None:
-    from posekit.atomic import atomic_path
+def projected_truth(clip: str, mocap: Path, seed: int = SEED) -> np.ndarray:
+    """``(T, 28, 2)`` a test clip as the evaluation protocol's seeded camera sees it."""
     from posekit.camera import random_camera
     from posekit.normalize import PELVIS
+
+    clips, failures = load_clips(mocap, [clip], progress=False)
+    if failures:
+        raise SystemExit(f"cannot read clip {clip}: {failures}")
+    positions = clips[clip].astype(np.float64)
+    target = np.nanmean(positions[:, PELVIS], axis=0)
+    camera = random_camera(clip_rng(seed, clip, "eval_camera"), target)
+    return camera.project(positions)
+
+
+def truth_sequence(truth: np.ndarray, clip: str, mocap: Path, script: str):
+    """The ground truth as a 28-joint :class:`~posekit.sequence.PoseSequence`."""
     from posekit.sequence import PoseSequence
 
+    return PoseSequence.from_arrays(
+        truth.transpose(0, 2, 1)[..., None], skeleton=SKELETON, fps=TARGET_FPS,
+        source_software=f"posekit {script}", source_file=str(clip_file(mocap, clip)),
+    ).with_attrs(clip=clip)
+
+
+def alphapose_example(clip: str, mocap: Path, seed: int = SEED) -> tuple[list[dict], np.ndarray]:
+    """AlphaPose records of a clip (the ``hpe`` condition: noise and occlusion bursts)
+    and its ``(T, 28, 2)`` ground truth."""
+    truth = projected_truth(clip, mocap, seed)
+    conditions = make_conditions(clip, truth, seed)
+    records = alphapose_records(
+        clip, truth, conditions["hpe_noisy"], conditions["hpe_occluded"], seed
+    )
+    return records, truth
+
+
+def write_json(path: Path, value: object) -> None:
+    """Write JSON atomically."""
+    from posekit.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value))
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mocap", type=Path, default=default_mocap_root())
     args = parser.parse_args()
 
-    clips, failures = load_clips(args.mocap, [CLIP], progress=False)
-    if failures:
-        raise SystemExit(f"cannot read clip {CLIP}: {failures}")
-    positions = clips[CLIP].astype(np.float64)
-    target = np.nanmean(positions[:, PELVIS], axis=0)
-    camera = random_camera(clip_rng(SEED, CLIP, "eval_camera"), target)
-    truth = camera.project(positions)
-    conditions = make_conditions(CLIP, truth, SEED)
-    records = alphapose_records(
-        CLIP, truth, conditions["hpe_noisy"], conditions["hpe_occluded"], SEED
+    records, truth = alphapose_example(CLIP, args.mocap)
+    write_json(FOLDER / "alphapose-results.json", records)
+    truth_sequence(truth, CLIP, args.mocap, "examples/make_example.py").to_netcdf(
+        FOLDER / "truth.nc"
     )
-    with atomic_path(FOLDER / "alphapose-results.json") as tmp:
-        tmp.write_text(json.dumps(records))
-    PoseSequence.from_arrays(
-        truth.transpose(0, 2, 1)[..., None], skeleton=SKELETON, fps=TARGET_FPS,
-        source_software="posekit examples/make_example.py",
-        source_file=str(clip_file(args.mocap, CLIP)),
-    ).with_attrs(clip=CLIP).to_netcdf(FOLDER / "truth.nc")
     print(f"wrote {FOLDER}: {len(truth)} frames")
 
 

@@ -36,7 +36,8 @@ def _format(instance: object, attribute: attrs.Attribute, value: Path) -> None:
 class Render:
     """Draw the sequence into a PNG, GIF or MP4 file (``render: {out: out/{stem}.gif}``).
 
-    The sequence passes through unchanged (one log entry naming the file is added).
+    The sequence passes through unchanged (one log entry naming the file is added). Its
+    panel is titled with the stages it went through.
     Bones follow the skeleton, left and right (as the person sees it) differ in colour,
     imputed joints are hollow; see ``posekit render --help``.
 
@@ -98,14 +99,18 @@ class Render:
                 )
             return Path(str(path).replace("{stem}", stem))
 
+        compare = filled(self.compare)
+        steps = ", ".join(entry["stage"] for entry in sequence.log) or "no step"
+        here = f"{stem or 'sequence'} after {steps}"
         written = render(
             sequence,
             filled(self.out),
-            compare=read_sequence(filled(self.compare)) if self.compare else None,
+            compare=read_sequence(compare) if compare is not None else None,
             video=filled(self.video),
             time=TimeRange(self.start, self.end),
             style=Style(height=self.height, joint_names=self.joint_names),
             fps=self.fps,
+            titles=[here] if compare is None else [compare.name, here],
             min_confidence=self.min_confidence,
             progress=False,
         )

@@ -1,0 +1,120 @@
+"""The OpenPose and batch examples: their pipelines run (with few JUMPS iterations, to
+stay fast) and their generators remake the committed files from the CMU data."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from posekit import Pipeline
+from posekit.io.openpose import OpenPoseReader
+from posekit.sequence import PoseSequence
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+MOCAP = ROOT.parent / "shared" / "mocap"
+#: Few iterations: these tests check the plumbing, not the model.
+QUICK = {"steps[2].jumps.iterations": 3, "steps[3].render.height": 64}
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    """The example folder copied to ``tmp_path/examples/<name>`` (outputs go to ../out)."""
+    folder = tmp_path / "examples" / name
+    shutil.copytree(EXAMPLES / name, folder)
+    return folder
+
+
+def generator(name: str, monkeypatch):
+    if not (MOCAP / "cmu").is_dir():
+        pytest.skip("needs the CMU data in ../shared/mocap")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    return importlib.import_module(name)
+
+
+def test_batch_pipeline_runs_every_file(tmp_path):
+    folder = copy_example("batch", tmp_path)
+    report = Pipeline.from_yaml(folder / "pipeline.yaml", overrides=QUICK).run(progress=False)
+    assert report.ok, report.summary()
+    clips = sorted(p.stem for p in (folder / "clips").glob("*.json"))
+    out = tmp_path / "examples" / "out" / "batch"
+    assert len(clips) >= 3 and sorted(p.stem for p in out.glob("*.nc")) == clips
+    for clip in clips:
+        result = PoseSequence.read_netcdf(out / f"{clip}.nc")
+        assert result.n_keypoints == 28 and np.isfinite(result.positions()).all()
+        with Image.open(out / f"{clip}.gif") as gif:
+            assert gif.n_frames == result.n_frames
+
+
+def _run_openpose_steps(folder: Path) -> PoseSequence:
+    """The OpenPose example's steps on its input folder, read as its ``input`` says."""
+    data = yaml.safe_load((folder / "pipeline.yaml").read_text())
+    given = data.pop("input")
+    assert given.pop("reader") == "openpose"
+    path = folder / given.pop("path")
+    pipeline = Pipeline.from_dict(data, base=folder, overrides=QUICK)
+    return pipeline(OpenPoseReader(**given).read(path))
+
+
+def test_openpose_example_fills_the_occlusions(tmp_path):
+    folder = copy_example("openpose_occlusions", tmp_path)
+    source = OpenPoseReader(fps=30).read(folder / "cmu_124_01")
+    result = _run_openpose_steps(folder)
+    assert source.skeleton == "body_25" and result.skeleton == "mpi_inf_3dhp_28"
+    assert (~source.observed()).any()  # the example has occlusions
+    assert np.isfinite(result.positions()).all()  # and every joint is filled
+    gif = tmp_path / "examples" / "out" / "openpose_occlusions" / "cmu_124_01.gif"
+    with Image.open(gif) as image:
+        assert image.n_frames == source.n_frames
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="posekit/pipeline.py takes files only as inputs (_input_jobs keeps is_file()), "
+    "so an OpenPose folder cannot be a pipeline input yet",
+)
+def test_openpose_example_runs_from_the_command_line(tmp_path):
+    folder = copy_example("openpose_occlusions", tmp_path)
+    sets = [arg for key, value in QUICK.items() for arg in ("--set", f"{key}={value}")]
+    done = subprocess.run(
+        [sys.executable, "-m", "posekit", "run", str(folder / "pipeline.yaml"), *sets],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def test_openpose_generator_remakes_the_committed_folder(monkeypatch):
+    make = generator("make_openpose_occlusions", monkeypatch)
+    truth = make.projected_truth(make.CLIP, MOCAP, make.SEED)
+    remade = make.openpose_sequence(truth)
+    committed = OpenPoseReader().read(make.FOLDER / f"cmu_{make.CLIP}")
+    assert committed.n_frames == remade.n_frames == len(truth)
+    assert np.allclose(committed.positions(), remade.positions(), equal_nan=True)
+    hidden = ~committed.observed()[0, slice(*make.HIDDEN_FRAMES)]
+    assert hidden[:, committed.keypoints.index("right_elbow")].all()
+    stored = PoseSequence.read_netcdf(make.FOLDER / "truth.nc")
+    assert np.allclose(stored.positions()[0], truth)
+
+
+def test_batch_generator_remakes_the_committed_files(monkeypatch):
+    make = generator("make_batch", monkeypatch)
+    for clip in make.CLIPS:
+        records, truth = make.alphapose_example(clip, MOCAP)
+        committed = (make.FOLDER / "clips" / f"cmu_{clip}.json").read_text()
+        assert json.loads(committed) == records
+        stored = PoseSequence.read_netcdf(make.FOLDER / "truth" / f"cmu_{clip}.nc")
+        assert np.allclose(stored.positions()[0], truth, equal_nan=True)
+
+
+def test_example_data_is_small():
+    for name in ("batch", "openpose_occlusions"):
+        size = sum(p.stat().st_size for p in (EXAMPLES / name).rglob("*") if p.is_file())
+        assert size < 1_000_000, f"examples/{name} holds {size} bytes"
