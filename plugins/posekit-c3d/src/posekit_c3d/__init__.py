@@ -1,0 +1,1 @@
+"""posekit plugin: C3D motion-capture marker trajectories as pose sequences."""
