@@ -91,8 +91,9 @@ class Distributed:
         return self.rank == 0
 
     def device(self, name: str) -> torch.device:
-        """The device of this process: ``cuda:LOCAL_RANK`` for ``"cuda"`` under torchrun."""
-        if self.enabled and name == "cuda":
+        """The device of this process: ``cuda:LOCAL_RANK`` for any CUDA device under
+        torchrun (one GPU per process)."""
+        if self.enabled and name.split(":")[0] == "cuda":
             return torch.device("cuda", self.local_rank)
         return torch.device(name)
 
