@@ -105,8 +105,12 @@ def write_frames(frames: Iterable[np.ndarray], path: str | Path, fps: float) -> 
             montage = Image.fromarray(np.concatenate([np.asarray(im) for im in sample]))
             palette = montage.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
             frames_p = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+            # GIF delays are whole centiseconds: round the frame times, not the delays,
+            # so 30 fps plays as 30, 40, 30, ... ms and keeps time.
+            ticks = np.round(np.arange(len(images) + 1) * 100 / fps)
+            delays = [int(10 * d) for d in np.diff(ticks)]
             frames_p[0].save(tmp, format="GIF", save_all=True, append_images=frames_p[1:],
-                             duration=round(1000 / fps), loop=0, optimize=False)  # fmt: skip
+                             duration=delays, loop=0, optimize=False)  # fmt: skip
     return path
 
 
