@@ -196,11 +196,20 @@ def test_missing_imageio_ffmpeg_is_named_with_the_pip_command(tmp_path, monkeypa
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import fails
     with pytest.raises(MissingDependencyError, match=r"'imageio-ffmpeg'.*pip install"):
         render(sequence(3), tmp_path / "a.mp4", progress=False)
+    (tmp_path / "source.mp4").write_bytes(b"")
+    with pytest.raises(MissingDependencyError, match=r"reading a video.*'imageio-ffmpeg'"):
+        render(sequence(3), tmp_path / "a.gif", video=tmp_path / "source.mp4", progress=False)
     result = CliRunner().invoke(app, ["render", str(_netcdf(tmp_path)), "--out",
                                       str(tmp_path / "a.mp4")])  # fmt: skip
     assert result.exit_code == 1
     assert "imageio-ffmpeg" in result.output and "pip install" in result.output
     assert not (tmp_path / "a.mp4").exists()
+
+
+def test_missing_matplotlib_is_named(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingDependencyError, match=r"'matplotlib'.*pip install"):
+        render(sequence(3), tmp_path / "a.gif", progress=False)
 
 
 def _netcdf(folder: Path, seq: PoseSequence | None = None) -> Path:

@@ -112,8 +112,10 @@ def render(
     """
     from tqdm import tqdm
 
+    from posekit.render.media import VideoFrames, output_format, require, write_frames
+
+    require("matplotlib", "matplotlib", "rendering")
     from posekit.render.draw import FrameRenderer
-    from posekit.render.media import VideoFrames, output_format, write_frames
     from posekit.stages.basic import ConfidenceFilter
 
     out = Path(out)
