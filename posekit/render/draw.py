@@ -110,7 +110,6 @@ class SkeletonArtist:
         size: float = 1.0,
         joint_names: bool = False,
     ) -> None:
-        self.skeleton = skeleton
         self.keypoints = list(keypoints)
         self.sides = _sides(skeleton, len(self.keypoints))
         self.bone_pairs = skeleton.bones if skeleton is not None else ()
