@@ -29,6 +29,12 @@ Job = TypeVar("Job")
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = 10.0
 
+#: Dask sets this glibc variable in its workers to return freed memory sooner; it also
+#: stops glibc from adapting its mmap threshold, so torch maps and unmaps its tensors
+#: at every step: the JUMPS stage ran 1.75 times slower (benchmarks/batch_dask.py).
+#: Local workers live for one run, so they go without it.
+_MALLOC_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+
 INSTALL = 'python -m pip install "posekit[cluster]"  (or "dask[distributed]")'
 
 
@@ -95,15 +101,22 @@ class Cluster:
             with client:
                 yield client
             return
+        import dask
+
         try:
-            local = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port, never a clash
-            )
+            with dask.config.set({_MALLOC_TRIM: None}):
+                local = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port, never a clash
+                )
         except Exception as err:  # noqa: BLE001
-            raise ClusterError(f"cannot start a local Dask cluster: {err}") from None
+            raise ClusterError(
+                f"cannot start a local Dask cluster: {err} (workers are new processes "
+                "that import the main module: in a script, run under "
+                "`if __name__ == '__main__':`)"
+            ) from None
         with local, Client(local) as client:
             yield client
 

@@ -203,17 +203,13 @@ class RunReport:
         return [result for result in self.files if result.skipped]
 
     def summary(self) -> str:
-        """One line: files done, failed and skipped, the time taken and the files
-        processed (done or failed) per minute."""
+        """One line: files done, failed and skipped, the time taken and the files done
+        per minute."""
         count, failed, skipped = len(self.files), len(self.failed), len(self.skipped)
-        processed = count - skipped
-        rate = (
-            f" ({60 * processed / self.seconds:.1f} files/min)"
-            if processed and self.seconds > 0
-            else ""
-        )
+        done = count - failed - skipped
+        rate = f" ({60 * done / self.seconds:.1f} files/min)" if done and self.seconds > 0 else ""
         return (
-            f"{count} file{'' if count == 1 else 's'}: {processed - failed} done, "
+            f"{count} file{'' if count == 1 else 's'}: {done} done, "
             f"{failed} failed, {skipped} skipped in {self.seconds:.1f} s{rate}"
         )
 
@@ -531,7 +527,8 @@ class Pipeline:
             outputs = tuple(sorted(Path(p) for p in glob.glob(pattern)))
         else:
             outputs = (_output_path(template, job.path, None),)
-        sources = [job.path, *[p for p in [Path(self.source)] if p.is_file()]]
+        pipeline_file = self.base / Path(self.source).name  # from_yaml's base is its folder
+        sources = [job.path, *([pipeline_file] if pipeline_file.is_file() else [])]
         try:
             newest = max(p.stat().st_mtime_ns for p in sources)
             if outputs and all(p.stat().st_mtime_ns > newest for p in outputs):

@@ -155,6 +155,14 @@ def test_cli_workers_starts_a_local_cluster_and_runs_jumps(project):
     assert out.log[-1]["stage"] == "jumps" and out.imputed_flags().any()
 
 
+def test_local_workers_go_without_dasks_malloc_trim_threshold(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ made the JUMPS stage 1.75 times slower."""
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # the nanny sets it here too
+    with batch.Cluster(workers=1).client() as client:
+        [value] = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()
+    assert value is None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -108,6 +108,7 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
     "module",
     [
         "posekit",
+        "posekit.batch",
         "posekit.cli",
         "posekit.io.choose",
         "posekit.overrides",
