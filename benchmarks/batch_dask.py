@@ -62,13 +62,18 @@ def machine() -> str:
     model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         model = names[0] if names else model
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), "
-            f"load average {load} (1, 5, 15 min), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), "
+        f"load average {load} (1, 5, 15 min), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def measure(pipeline: Pipeline, workers: int | None) -> tuple[float, float]:
@@ -102,20 +107,28 @@ def main() -> None:
         root = Path(folder)
         write_clips(root / "clips", args.files, args.frames)
         pipeline_file = root / "pipeline.yaml"
-        pipeline_file.write_text(yaml.safe_dump({
-            "input": {"reader": "alphapose", "path": "clips/*.json", "fps": 30},
-            "steps": [{"remap": {"to": "mpi_inf_3dhp_28"}}, {"jumps": {"preset": "fast"}}],
-            "output": {"writer": "netcdf", "path": "out/{stem}.nc"},
-        }))
+        pipeline_file.write_text(
+            yaml.safe_dump(
+                {
+                    "input": {"reader": "alphapose", "path": "clips/*.json", "fps": 30},
+                    "steps": [{"remap": {"to": "mpi_inf_3dhp_28"}}, {"jumps": {"preset": "fast"}}],
+                    "output": {"writer": "netcdf", "path": "out/{stem}.nc"},
+                }
+            )
+        )
         pipeline = Pipeline.from_yaml(pipeline_file)
-        print(f"{args.files} AlphaPose files of {args.frames} frames, "
-              "alphapose -> remap -> jumps (preset fast) -> netcdf")
+        print(
+            f"{args.files} AlphaPose files of {args.frames} frames, "
+            "alphapose -> remap -> jumps (preset fast) -> netcdf"
+        )
         started = time.perf_counter()
         Pipeline.from_yaml(pipeline_file, {"input.path": "clips/clip_000.json"}).run(
             progress=False, force=True
         )
-        print(f"warm-up of this process (torch import, model load, one file): "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"warm-up of this process (torch import, model load, one file): "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         plain: list[float] = []  # overhead per file of each plain loop
         runs = [(int(t), None) for t in args.plain_threads.split(",")]
         runs += [(None, int(w)) for w in args.workers.split(",")]
@@ -124,16 +137,23 @@ def main() -> None:
                 torch.set_num_threads(threads)
             wall, inside = measure(pipeline, workers)
             overhead = (wall * (workers or 1) - inside) / args.files
-            name = (f"plain loop, torch {threads} thread(s)" if workers is None
-                    else f"dask, {workers} local worker(s)")
-            line = (f"{name:30s} {60 * args.files / wall:7.1f} files/min  wall {wall:7.1f} s  "
-                    f"in the per-file function {inside:7.1f} s  "
-                    f"overhead {1000 * overhead:6.1f} ms/file")
+            name = (
+                f"plain loop, torch {threads} thread(s)"
+                if workers is None
+                else f"dask, {workers} local worker(s)"
+            )
+            line = (
+                f"{name:30s} {60 * args.files / wall:7.1f} files/min  wall {wall:7.1f} s  "
+                f"in the per-file function {inside:7.1f} s  "
+                f"overhead {1000 * overhead:6.1f} ms/file"
+            )
             if workers is None:
                 plain.append(overhead)
             else:
-                line += (f"  (Dask's {1000 * (overhead - plain[0]):+.1f} ms/file; "
-                         f"cluster start and close {cluster_start(workers):.1f} s)")
+                line += (
+                    f"  (Dask's {1000 * (overhead - plain[0]):+.1f} ms/file; "
+                    f"cluster start and close {cluster_start(workers):.1f} s)"
+                )
             print(line, flush=True)
     print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

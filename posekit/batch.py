@@ -11,6 +11,7 @@ so the plain loop and ``posekit --help`` never pay its import time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -83,7 +84,8 @@ class Cluster:
         Raises
         ------
         ClusterError
-            If Dask is not installed, or the scheduler cannot be reached.
+            If Dask is not installed, the local cluster does not start, or the scheduler
+            cannot be reached.
         """
         try:
             from dask.distributed import Client, LocalCluster
@@ -103,22 +105,35 @@ class Cluster:
             return
         import dask
 
-        try:
-            with dask.config.set({_MALLOC_TRIM: None}):
-                local = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",  # any free port, never a clash
-                )
-        except Exception as err:  # noqa: BLE001
-            raise ClusterError(
-                f"cannot start a local Dask cluster: {err} (workers are new processes "
-                "that import the main module: in a script, run under "
-                "`if __name__ == '__main__':`)"
-            ) from None
-        with local, Client(local) as client:
-            yield client
+        with _environment_kept():
+            try:
+                with dask.config.set({_MALLOC_TRIM: None}):
+                    local = LocalCluster(
+                        n_workers=self.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # any free port, never a clash
+                    )
+            except Exception as err:  # noqa: BLE001
+                raise ClusterError(
+                    f"cannot start a local Dask cluster: {err} (workers are new processes "
+                    "that import the main module: in a script, run under "
+                    "`if __name__ == '__main__':`)"
+                ) from None
+            with local, Client(local) as client:
+                yield client
+
+
+@contextmanager
+def _environment_kept() -> Iterator[None]:
+    """Put back this process's environment variables on exit: Dask's nanny writes its
+    workers' variables (``OMP_NUM_THREADS=1``...) into the parent's ``os.environ``."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run_tasks(

@@ -472,9 +472,7 @@ class Pipeline:
             progress=progress,
         )
         results.update((result.input, result) for result in done)
-        return RunReport(
-            tuple(results[job.path] for job in jobs), time.perf_counter() - started
-        )
+        return RunReport(tuple(results[job.path] for job in jobs), time.perf_counter() - started)
 
     def _run_one(self, job: _Job, writer: Any) -> FileResult:
         """Read, transform and write one file; any error is caught and recorded.

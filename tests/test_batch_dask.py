@@ -32,9 +32,12 @@ CLIPS = ("clip0", "clip1", "clip2", "clip3")
 @pytest.fixture(scope="module")
 def scheduler() -> str:
     """The address of a local cluster of 2 worker processes shared by the module."""
+    saved = dict(os.environ)  # the nanny sets its workers' OMP_NUM_THREADS=1... here too
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
+        os.environ.clear()
+        os.environ.update(saved)
         yield cluster.scheduler_address
 
 
@@ -70,9 +73,9 @@ def test_files_run_on_the_cluster_and_a_broken_file_is_reported(project, schedul
     assert list(outputs(project)) == ["clip0.nc", "clip1.nc", "clip3.nc"]
     assert report.summary().startswith("4 files: 3 done, 1 failed, 0 skipped in ")
     # The workers write what the plain loop writes.
-    plain = Pipeline.from_yaml(
-        project / "pipeline.yaml", {"output.path": "plain/{stem}.nc"}
-    ).run(progress=False)
+    plain = Pipeline.from_yaml(project / "pipeline.yaml", {"output.path": "plain/{stem}.nc"}).run(
+        progress=False
+    )
     for name in ("clip0", "clip1", "clip3"):
         ours = PoseSequence.read_netcdf(project / "out" / f"{name}.nc")
         theirs = PoseSequence.read_netcdf(project / "plain" / f"{name}.nc")
@@ -155,12 +158,15 @@ def test_cli_workers_starts_a_local_cluster_and_runs_jumps(project):
     assert out.log[-1]["stage"] == "jumps" and out.imputed_flags().any()
 
 
-def test_local_workers_go_without_dasks_malloc_trim_threshold(monkeypatch):
+def test_local_workers_go_without_dasks_malloc_trim_and_leave_our_environment(monkeypatch):
     """Dask's MALLOC_TRIM_THRESHOLD_ made the JUMPS stage 1.75 times slower."""
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # the nanny sets it here too
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     with batch.Cluster(workers=1).client() as client:
-        [value] = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()
-    assert value is None
+        workers = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()
+        threads = client.run(os.environ.get, "OMP_NUM_THREADS").values()
+    assert list(workers) == [None] and list(threads) == ["1"]
+    assert "OMP_NUM_THREADS" not in os.environ
 
 
 def free_port() -> int:
