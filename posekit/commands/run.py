@@ -28,6 +28,7 @@ def run(
         typer.Option(
             "--workers",
             min=1,
+            metavar="N",
             help="Run the files in parallel on a local Dask cluster of N worker processes.",
         ),
     ] = None,
