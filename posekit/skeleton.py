@@ -113,6 +113,27 @@ class Skeleton:
                 return "right"
         return "center"
 
+    def hop_distances(self) -> np.ndarray:
+        """Number of bones between every two joints, ``(J, J)`` integers.
+
+        Examples
+        --------
+        >>> from posekit.registry import get_skeleton
+        >>> sk = get_skeleton("mpi_inf_3dhp_28")
+        >>> hops = sk.hop_distances()
+        >>> int(hops[sk.index("left_wrist"), sk.index("left_hand")])
+        1
+        >>> int(hops[sk.index("left_hand"), sk.index("right_hand")]) > 4
+        True
+        """
+        hops = np.full((self.n_joints, self.n_joints), self.n_joints, dtype=int)
+        np.fill_diagonal(hops, 0)
+        for parent, child in self.bones:
+            hops[parent, child] = hops[child, parent] = 1
+        for k in range(self.n_joints):  # Floyd–Warshall on a tree of a few dozen joints
+            hops = np.minimum(hops, hops[:, k : k + 1] + hops[k : k + 1, :])
+        return hops
+
     def mirror_permutation(self) -> np.ndarray:
         """Joint permutation that swaps every left/right pair.
 

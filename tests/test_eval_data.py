@@ -160,3 +160,41 @@ def test_build_is_deterministic(built, tmp_path):
         np.testing.assert_array_equal(a, b)
     for name in ("upsample_alphapose", "hpe_alphapose"):
         assert (folder / name / "01_01.json").read_text() == (again / name / "01_01.json").read_text()
+
+
+def test_tables_and_results_page(built, tmp_path):
+    """The tables runner scores methods on the built split and writes the results page."""
+    from training.reproduce_tables import main as tables
+
+    _, _, folder = built
+    page = tmp_path / "docs" / "results.md"
+    rows = tables(["--split", "test", "--eval", str(folder.parent), "--methods",
+                   "mean_pose,ridge,jumps,jumps_fast", "--conditions", "upsample,hpe",
+                   "--paper-frames", "50", "--set", 'jumps.iterations=2',
+                   "--results-md", str(page), "--quiet"])
+    full = {(r["method"], r["condition"]): r for r in rows if not r["subset"]}
+    subset = [r for r in rows if r["subset"]]
+    # The paper-settings method runs on the subset only, the fast preset on both.
+    assert ("jumps", "upsample") not in full and ("jumps_fast", "upsample") in full
+    assert {r["method"] for r in subset} == {"jumps", "jumps_fast"}
+    assert all(r["clips"] == 1 for r in subset) and full["ridge", "hpe"]["clips"] == 2
+    ridge = full["ridge", "upsample"]["groups"]
+    assert ridge["given"]["auc"] == 1.0 and 0.0 < ridge["added"]["auc"] < 1.0
+    text = page.read_text()
+    assert "Table I" in text and "Table II" in text and "*paper: JUMPS*" in text
+    assert "per-frame ridge regression" in text and "subset" in text
+    for image in ("results-added-auc.png", "results-upsample-curves.png",
+                  "results-hpe-joints.png"):
+        assert (page.parent / "images" / image).stat().st_size > 1000
+
+
+def test_diagnosis_paths(built, tmp_path):
+    from training.diagnose_jumps import PATHS, main as diagnose
+
+    _, _, folder = built
+    results = diagnose(["--split", "test", "--eval", str(folder.parent), "--limit", "1",
+                        "--json", str(tmp_path / "d.json")])
+    assert set(results) == set(PATHS)
+    assert results["ridge"]["given_auc"] == 1.0  # given joints pass through
+    assert results["ceiling"]["given_auc"] < 1.0  # the generator's own version of them
+    assert json.loads((tmp_path / "d.json").read_text())["paths"] == results

@@ -159,3 +159,26 @@ def test_the_main_job_runs_with_the_shipped_model(tmp_path):
     assert result.n_keypoints == 28 and result.n_frames == 464
     assert np.isfinite(result.positions()).all()
     assert result.imputed_flags().sum() == report.files[0].imputed > 0
+
+
+def test_attach_moves_only_the_generated_joints(untrained_model):
+    seq, keep = upsample_input(30)
+    run = lambda attach: Jumps(model=untrained_model, preset="fast", iterations=2, attach=attach,
+                               device="cpu")(seq).positions()[0]
+    attached, loose = run(True), run(False)
+    np.testing.assert_array_equal(attached[:, keep], loose[:, keep])
+    hidden = np.setdiff1d(np.arange(28), keep)
+    assert not np.allclose(attached[:, hidden], loose[:, hidden])
+
+
+def test_completion_starts_the_encoder_from_a_baseline(untrained_model):
+    seq, keep = upsample_input(30)
+    run = lambda completion: Jumps(model=untrained_model, preset="fast", iterations=1,
+                                   completion=completion, device="cpu")(seq).positions()[0]
+    with_ridge, plain = run("ridge"), run(None)
+    np.testing.assert_array_equal(with_ridge[:, keep], plain[:, keep])
+    assert not np.allclose(with_ridge, plain)
+    with pytest.raises(KeyError, match="ridge"):
+        Jumps(completion="ridg")
+    with pytest.raises(Exception, match="left joints missing"):
+        Jumps(model=untrained_model, completion="interpolate", device="cpu")(seq)

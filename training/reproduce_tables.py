@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "jumps_fast": ("jumps", {"preset": "fast"}),
     "jumps_no_procrustes": ("jumps", {"preset": "paper", "procrustes": False}),
     "jumps_no_overlap": ("jumps", {"preset": "paper", "overlap": 0.0}),
+    "jumps_no_encoder": ("jumps", {"preset": "paper", "encoder_init": False}),
     "mean_pose": ("mean_pose", {}),
     "knn": ("knn", {}),
     "ridge": ("ridge", {}),
@@ -48,6 +50,10 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "interpolate": ("interpolate", {}),
 }
 CONDITIONS = ("upsample", "hpe", "dropout")
+#: Frames of the clip subset the paper-settings methods run on by default: at about
+#: 2 frames/s on 2 CPU cores, the whole test split (13,570 frames) would take hours
+#: per method and condition.
+PAPER_FRAMES = 300
 #: EVALUATION.md's added-joint AUC of the baselines on CMU test (upsample, hpe).
 REFERENCE_ADDED_AUC: dict[str, tuple[float, float]] = {
     "mean_pose": (0.17, 0.17),
@@ -65,6 +71,22 @@ def make_stage(method: str, overrides: dict[str, Any] | None = None) -> Callable
     return get_stage(stage_name)(**{**parameters, **(overrides or {})})
 
 
+def spread_clips(frames: dict[str, int], budget: int) -> list[str]:
+    """Clips spread evenly over the sorted list, as few as give ``budget`` frames.
+
+    Examples
+    --------
+    >>> spread_clips({"a": 100, "b": 50, "c": 100, "d": 10}, 150)
+    ['a', 'c', 'd']
+    """
+    names = sorted(frames)
+    for count in range(1, len(names) + 1):
+        chosen = sorted({names[int(i)] for i in np.linspace(0, len(names) - 1, count).round()})
+        if sum(frames[n] for n in chosen) >= budget:
+            return chosen
+    return names
+
+
 def run_condition(
     stage: Callable,
     inputs: Path,
@@ -72,9 +94,13 @@ def run_condition(
     *,
     out: Path | None = None,
     limit: int | None = None,
+    clips: Sequence[str] | None = None,
     progress: bool = False,
 ) -> tuple[Any, dict[str, float]]:
     """Run a stage on every clip of a condition folder and score it.
+
+    ``clips`` (names without suffix) restricts the run to those clips; ``limit`` to
+    the first N.
 
     Returns
     -------
@@ -86,7 +112,10 @@ def run_condition(
     from posekit.evaluation import Evaluation
     from posekit.sequence import PoseSequence
 
-    files = sorted(inputs.glob("*.nc"))[:limit]
+    files = sorted(inputs.glob("*.nc"))
+    if clips is not None:
+        files = [f for f in files if f.stem in set(clips)]
+    files = files[:limit]
     if not files:
         raise FileNotFoundError(f"no clips in {inputs}")
     evaluation = Evaluation()
@@ -129,7 +158,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             return "–" if value is None or value != value else f"{value:.3f}"
 
         lines.append(
-            f"| {row['method']} | {row['condition']} | {cell('added', 'auc')} | "
+            f"| {row['method']}{' (subset)' if row.get('subset') else ''} | {row['condition']} | "
+            f"{cell('added', 'auc')} | "
             f"{cell('added', 'pckh@0.1')} | {cell('added', 'pckh@0.5')} | "
             f"{cell('added', 'pckh@1')} | {cell('all', 'auc')} | {cell('given', 'auc')} | "
             f"{cell('filled', 'auc')} | "
@@ -144,15 +174,21 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--split", default="test", choices=["val", "test"])
     parser.add_argument("--methods", default=",".join(m for m in METHODS if m != "interpolate"),
                         help=f"comma-separated, from: {', '.join(METHODS)}")
-    parser.add_argument("--conditions", default="upsample,hpe",
+    parser.add_argument("--conditions", default=",".join(CONDITIONS),
                         help=f"comma-separated, from: {', '.join(CONDITIONS)}")
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
                         help="root of training.build_eval's output")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for results.json, table.md and per-run metrics")
+    parser.add_argument("--results-md", type=Path, default=None,
+                        help="also write the results page (e.g. docs/results.md) and its plots")
     parser.add_argument("--save-predictions", action="store_true",
                         help="also write every prediction under OUT/<method>/<condition>/")
     parser.add_argument("--limit", type=int, default=None, help="first N clips only (smoke runs)")
+    parser.add_argument("--paper-frames", type=int, default=PAPER_FRAMES,
+                        help="methods at the paper's settings run on clips spread over the "
+                             "split that add up to this many frames (0: every clip); the fast "
+                             "preset is scored on the same clips beside them")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="METHOD.PARAM=VALUE", help="override a stage parameter (JSON value)")
     parser.add_argument("--quiet", action="store_true")
@@ -169,20 +205,32 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         parser.error(f"unknown methods {unknown}; known: {', '.join(METHODS)}")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     root = args.eval / args.split
+    subset = None
+    if args.paper_frames and any(_is_paper(m) for m in methods):
+        manifest = json.loads((root / "manifest.json").read_text())
+        subset = spread_clips({c: v["frames"] for c, v in manifest["clips"].items()},
+                              args.paper_frames)
+    runs = [(m, None) for m in methods if not (subset and _is_paper(m))]
+    if subset:
+        runs += [(m, subset) for m in methods if _is_paper(m)]
+        if "jumps_fast" in methods:
+            runs.append(("jumps_fast", subset))
     rows = []
-    for method in methods:
+    for method, clips in runs:
         stage = make_stage(method, overrides.get(method))
         for condition in conditions:
             save = (args.out / method / condition) if args.save_predictions and args.out else None
             result, timing = run_condition(
                 stage, root / condition, root / "truth", out=save, limit=args.limit,
-                progress=not args.quiet,
+                clips=clips, progress=not args.quiet,
             )
+            scores = result.to_dict()
             row = {"method": method, "condition": condition, "split": args.split,
+                   "subset": clips is not None,
                    "parameters": {**METHODS[method][1], **overrides.get(method, {})},
                    "clips": len(result.clips), **timing,
-                   "groups": result.to_dict()["groups"],
-                   "joints": result.to_dict()["joints"]}
+                   "groups": scores["groups"], "joints": scores["joints"],
+                   "curves": scores["curves"]}
             rows.append(row)
             added = row["groups"]["added"]["auc"]
             reference = REFERENCE_ADDED_AUC.get(method)
@@ -192,19 +240,31 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             if not args.quiet:
                 print(f"{method:13s} {condition:9s} added AUC {added if added is not None else float('nan'):.3f}"
                       f"{ref_text}  all AUC {row['groups']['all']['auc']:.3f}  "
-                      f"{timing['fps']:.0f} frames/s", flush=True)
+                      f"{timing['fps']:.0f} frames/s  ({row['clips']} clips)", flush=True)
             if args.out is not None:
-                result.write_json(args.out / f"{method}-{condition}.json")
+                suffix = "-subset" if clips is not None else ""
+                result.write_json(args.out / f"{method}-{condition}{suffix}.json")
     table = format_table(rows)
     print(table)
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
         (args.out / "table.md").write_text(
             f"Split {args.split}; speed on {machine}, one process.\n\n{table}\n")
         (args.out / "results.json").write_text(json.dumps(
             {"machine": machine, "rows": rows}, indent=2, default=float) + "\n")
+    if args.results_md is not None:
+        from training.results_page import write_results_page
+
+        command = "python -m training.reproduce_tables " + " ".join(
+            argv if argv is not None else sys.argv[1:])
+        write_results_page(rows, args.results_md, machine=machine, command=command)
     return rows
+
+
+def _is_paper(method: str) -> bool:
+    """Whether a method runs at the paper's (slow) inference settings."""
+    return METHODS[method][1].get("preset") == "paper"
 
 
 if __name__ == "__main__":

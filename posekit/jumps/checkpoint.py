@@ -315,7 +315,8 @@ def _shipped_model() -> Iterator[Path]:
 
 
 def load_model(path: str | Path | None = None, device: str = "cpu") -> JumpsModel:
-    """Load a JUMPS model for inference (networks in eval mode).
+    """Load a JUMPS model for inference (networks in eval mode, weights frozen: the
+    latent fit needs gradients with respect to ``z`` only).
 
     Parameters
     ----------
@@ -337,6 +338,8 @@ def load_model(path: str | Path | None = None, device: str = "cpu") -> JumpsMode
     else:
         networks, record = load_networks(path, device)
         where = str(path)
+    for network in networks.values():
+        network.requires_grad_(False)
     return JumpsModel(
         G=networks["G"], D=networks.get("D"), E=networks.get("E"), metadata=record, path=where
     )

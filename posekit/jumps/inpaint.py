@@ -105,6 +105,7 @@ def inpaint_windows(
     weights: torch.Tensor,
     settings: InpaintSettings,
     generator: torch.Generator | None = None,
+    encoder_positions: torch.Tensor | None = None,
 ) -> InpaintResult:
     """Inpaint a batch of 2D windows of the 28-joint layout.
 
@@ -121,6 +122,10 @@ def inpaint_windows(
         Optimisation settings.
     generator
         Random generator for the prior samples (seeded by the caller).
+    encoder_positions
+        ``(B, F, 28, 2)`` complete windows (e.g. a baseline's completion of the input)
+        that the encoder sees instead of the observed joints alone; the fit still uses
+        ``positions`` and ``weights`` only.
 
     Returns
     -------
@@ -142,6 +147,9 @@ def inpaint_windows(
 
     z = torch.randn(n_windows, k, model.latent, generator=generator).to(device)
     if settings.encoder_init:
+        if encoder_positions is not None:
+            complete = encoder_positions.to(device=device, dtype=torch.float32)
+            grid_in, _ = encoder_input(complete, torch.ones_like(observed), mean_pose)
         with torch.no_grad():
             z[:, 0] = model.E(grid_in)
     z = z.reshape(n_windows * k, model.latent).requires_grad_(True)

@@ -31,9 +31,9 @@ WINDOW = 24
 #: Settings each preset stands for; explicit parameters override them.
 PRESETS: dict[str, dict[str, float | int]] = {
     # The paper's inference: 200 Adam steps, half-overlapping windows.
-    "paper": {"iterations": 200, "starts": 4, "overlap": 0.5, "patience": 0},
+    "paper": {"iterations": 200, "starts": 4, "overlap": 0.5, "patience": 0, "learning_rate": 1.0},
     # Real time on a 2-core CPU: the encoder's start only, stopped when it stalls.
-    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 8},
+    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 8, "learning_rate": 1.0},
 }
 
 
@@ -52,8 +52,9 @@ class Jumps:
         Path to a ``.safetensors`` checkpoint; default the model shipped with posekit.
     preset
         ``paper`` (the paper's settings) or ``fast`` (real time on a CPU).
-    iterations, starts, overlap
-        Override the preset: Adam steps, parallel starts per window, window overlap.
+    iterations, starts, overlap, learning_rate
+        Override the preset: Adam steps, parallel starts per window, window overlap,
+        Adam's step size on the latent code.
     windowing
         Name of a registered window strategy: ``closest`` (the paper's) or ``blend``.
     procrustes
@@ -71,6 +72,15 @@ class Jumps:
     keep_observed
         Keep measured values of observed joints (True) or replace them by the
         generated ones (False; then every joint is marked imputed).
+    attach
+        With ``keep_observed``, shift each generated joint by the residual
+        (measured − generated) of its nearest measured joint in the frame, so hands
+        follow the measured wrists (**ours**, :mod:`posekit.jumps.attach`).
+    completion
+        Name of a registered stage (e.g. ``ridge``) that completes the input first:
+        the encoder's start is the code of the completed sequence, while the latent
+        fit still uses the measured joints only (**ours**; ``None``: the paper's
+        encoder start from the measured joints).
     confidence_threshold
         Joints with a confidence below it count as missing.
     device
@@ -91,12 +101,15 @@ class Jumps:
     iterations: int | None = None
     starts: int | None = None
     overlap: float | None = None
+    learning_rate: float | None = None
     windowing: str = "closest"
     procrustes: bool = True
     alignment: Literal["frame", "window"] = "frame"
     gamma_prior: float = 0.0
     encoder_init: bool = True
     keep_observed: bool = True
+    attach: bool = True
+    completion: str | None = None
     confidence_threshold: float = 0.4
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
@@ -106,23 +119,39 @@ class Jumps:
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
         get_registry().entry("windowing", self.windowing)
+        if self.completion is not None:
+            get_registry().entry("stage", self.completion)
         resolved = self.resolved()
         if resolved["iterations"] < 1 or resolved["starts"] < 1:
             raise ValueError("iterations and starts must be at least 1")
+        if not resolved["learning_rate"] > 0:
+            raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
 
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
         settings: dict[str, object] = dict(PRESETS[self.preset])
-        for name in ("iterations", "starts", "overlap"):
+        for name in ("iterations", "starts", "overlap", "learning_rate"):
             value = getattr(self, name)
             if value is not None:
                 settings[name] = value
         settings.update(procrustes=self.procrustes, encoder_init=self.encoder_init)
         return settings
 
+    def _complete(self, sequence: PoseSequence) -> np.ndarray:
+        """``(I, T, 28, 2)`` positions of the ``completion`` stage's output (finite)."""
+        completed = get_registry().entry("stage", self.completion).cls()(sequence)
+        positions = completed.positions()
+        if not np.isfinite(positions).all():
+            raise PosekitError(
+                f"jumps: the completion stage {self.completion!r} left joints missing; "
+                "choose one that fills every joint (e.g. ridge)"
+            )
+        return positions
+
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         import torch
 
+        from posekit.jumps.attach import attach_to_observed
         from posekit.jumps.inpaint import InpaintSettings, inpaint_windows
 
         if sequence.skeleton != SKELETON or sequence.n_space != 2:
@@ -138,6 +167,7 @@ class Jumps:
         settings = InpaintSettings(
             iterations=int(resolved["iterations"]),
             starts=int(resolved["starts"]),
+            learning_rate=float(resolved["learning_rate"]),
             procrustes=self.procrustes,
             per_frame=self.alignment == "frame",
             gamma_prior=self.gamma_prior,
@@ -165,6 +195,7 @@ class Jumps:
             )
         output = positions.copy()
         imputed = sequence.imputed_flags().copy()
+        hops = get_registry().skeleton(SKELETON).hop_distances()
         if active:
             finite = np.where(observed[active][..., None], positions[active], 0.0)
             padded = pad_to_window(finite, WINDOW, axis=1)
@@ -174,11 +205,18 @@ class Jumps:
             generator = torch.Generator().manual_seed(self.seed)
             flat_windows = torch.from_numpy(windows.reshape(-1, WINDOW, *windows.shape[-2:]))
             flat_mask = torch.from_numpy(window_mask.reshape(-1, WINDOW, windows.shape[-2]))
+            flat_complete = None
+            if self.completion is not None:
+                complete = self._complete(sequence)[active]
+                flat_complete = torch.from_numpy(
+                    pad_to_window(complete, WINDOW, axis=1)[:, offsets].reshape(flat_windows.shape)
+                )
             estimates, frame_losses = [], []
             for chunk in range(0, len(flat_windows), self.batch_windows):
                 part = slice(chunk, chunk + self.batch_windows)
                 result = inpaint_windows(
-                    model, flat_windows[part], flat_mask[part].float(), settings, generator
+                    model, flat_windows[part], flat_mask[part].float(), settings, generator,
+                    encoder_positions=None if flat_complete is None else flat_complete[part],
                 )
                 estimates.append(result.positions.cpu().double().numpy())
                 frame_losses.append(result.frame_losses.cpu().double().numpy())
@@ -187,6 +225,8 @@ class Jumps:
             for row, i in enumerate(active):
                 merged = strategy.merge(estimate[row], losses[row], starts, padded_frames)[:n_frames]
                 if self.keep_observed:
+                    if self.attach:
+                        merged = attach_to_observed(merged, positions[i], observed[i], hops)
                     merged = np.where(observed[i][..., None], positions[i], merged)
                     imputed[i] |= ~observed[i]
                 else:
@@ -195,7 +235,8 @@ class Jumps:
         new_confidence = np.where(imputed & ~observed, np.nan, confidence)
         return sequence.replace(
             position=output, confidence=new_confidence, imputed=imputed
-        ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved, "model_sha256": model.metadata.get("sha256")})
+        ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved,
+                             "model_sha256": model.metadata.get("sha256")})
 
 
 def _model(path: str | None, device: str) -> JumpsModel:

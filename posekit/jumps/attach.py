@@ -1,0 +1,59 @@
+"""Attach generated joints to the measured ones (**ours**, not in the JUMPS paper).
+
+The generator reproduces a pose only approximately: after alignment, its wrist may sit
+a few centimetres from the measured wrist, and the generated hand then sits as far
+from where the hand really is. When the measured joints are kept, each generated joint
+is shifted, frame by frame, by the residual ``measured − generated`` of the nearest
+measured joint in the skeleton (fewest bones; the mean residual when several are
+equally near): the hand follows the measured wrist, the toes the measured ankle, the
+head the measured shoulders. On the CMU val split this raised the added-joint AUC of
+the shipped model by about 0.05 (see the model card).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def attach_to_observed(
+    generated: np.ndarray, measured: np.ndarray, observed: np.ndarray, hops: np.ndarray
+) -> np.ndarray:
+    """Shift every joint by the residual of its nearest observed joint(s).
+
+    Parameters
+    ----------
+    generated
+        ``(T, J, D)`` generated positions (finite).
+    measured
+        ``(T, J, D)`` measured positions; read only where ``observed``.
+    observed
+        ``(T, J)`` bool.
+    hops
+        ``(J, J)`` bone counts between joints
+        (:meth:`posekit.skeleton.Skeleton.hop_distances`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, J, D)``: observed joints land exactly on their measured values; the others
+        move with their nearest observed joints. Frames with no observed joint are
+        returned unchanged.
+
+    Examples
+    --------
+    A chain 0–1–2 with joint 0 observed: the whole chain moves by joint 0's residual.
+
+    >>> hops = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]])
+    >>> generated = np.zeros((1, 3, 2))
+    >>> measured = np.full((1, 3, 2), np.nan); measured[0, 0] = [1.0, 2.0]
+    >>> attach_to_observed(generated, measured, np.array([[True, False, False]]), hops)[0]
+    array([[1., 2.],
+           [1., 2.],
+           [1., 2.]])
+    """
+    residual = np.where(observed[..., None], np.nan_to_num(measured) - generated, 0.0)
+    # Distance from each joint to each observed joint of the frame: (T, J, J).
+    distance = np.where(observed[:, None, :], hops[None], np.iinfo(hops.dtype).max)
+    nearest = (distance == distance.min(-1, keepdims=True)) & observed[:, None, :]
+    weights = nearest / np.maximum(nearest.sum(-1, keepdims=True), 1)
+    return generated + np.einsum("tkj,tjd->tkd", weights, residual)
