@@ -31,7 +31,6 @@ import yaml
 
 from posekit import Pipeline
 from posekit.evaluation import evaluate_files, read_sequence
-from posekit.registry import get_registry
 from posekit.render import Style, TimeRange, render
 from posekit.sequence import PoseSequence
 
@@ -46,22 +45,11 @@ MIN_CONFIDENCE = 0.4
 
 
 def run_example(pipeline_file: Path, out: Path) -> Path:
-    """Run an example pipeline with its result (and rendering) written under ``out``.
-
-    An input that is a folder (OpenPose) is read here and the steps applied, since
-    ``posekit run`` takes files as inputs.
-    """
+    """Run an example pipeline with its result (and rendering) written under ``out``."""
     data = yaml.safe_load(pipeline_file.read_text())
     stem_out = str(out / "{stem}")
     renders = [i for i, step in enumerate(data["steps"]) if "render" in step]
     overrides = {f"steps[{i + 1}].render.out": f"{stem_out}-render.gif" for i in renders}
-    source = pipeline_file.parent / data["input"]["path"]
-    if source.is_dir():
-        given = {k: v for k, v in data.pop("input").items() if k != "path"}
-        reader = get_registry().entry("reader", given.pop("reader")).cls(**given)
-        data.pop("output")
-        pipeline = Pipeline.from_dict(data, base=pipeline_file.parent, overrides=overrides)
-        return pipeline(reader.read(source)).to_netcdf(out / f"{source.stem}.nc")
     overrides["output.path"] = f"{stem_out}.nc"
     report = Pipeline.from_yaml(pipeline_file, overrides=overrides).run(progress=False)
     if not report.ok:

@@ -542,10 +542,16 @@ class Pipeline:
         return str(self.base / Path(self.output.path).expanduser())
 
     def _input_jobs(self, registry: Registry, errors: list[PipelineError]) -> list[_Job]:
-        """The files to read, each with its reader; problems go to ``errors``."""
+        """The files to read, each with its reader; problems go to ``errors``.
+
+        Folders that match are inputs too when a reader reads folders (OpenPose writes
+        one JSON file a frame): always with a named reader, else when a reader
+        recognises the folder; other folders are passed over.
+        """
         assert self.input is not None
         pattern = str(self.base / Path(self.input.path).expanduser())
-        paths = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+        paths = [p for p in matches if p.is_file() or (p.is_dir() and self._reads_folder(p, registry))]
         if not paths:
             errors.append(
                 PipelineError(self.source, f"no file matches {pattern}", step="input", key="path")
@@ -578,6 +584,17 @@ class Pipeline:
             if readers[entry.name] is not None:
                 jobs.append(_Job(path, readers[entry.name]))
         return jobs
+
+    def _reads_folder(self, folder: Path, registry: Registry) -> bool:
+        """Whether a matched folder is an input (see :meth:`_input_jobs`)."""
+        assert self.input is not None
+        if self.input.reader is not None:
+            return True
+        try:
+            choose_reader(folder, registry)
+        except PoseFileError:
+            return False
+        return True
 
     def _writer(self, registry: Registry, errors: list[PipelineError]) -> Any:
         """The writer object, or None with the problems added to ``errors``."""

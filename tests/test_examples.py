@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from posekit import Pipeline
@@ -54,34 +53,7 @@ def test_batch_pipeline_runs_every_file(tmp_path):
             assert gif.n_frames == result.n_frames
 
 
-def _run_openpose_steps(folder: Path) -> PoseSequence:
-    """The OpenPose example's steps on its input folder, read as its ``input`` says."""
-    data = yaml.safe_load((folder / "pipeline.yaml").read_text())
-    given = data.pop("input")
-    assert given.pop("reader") == "openpose"
-    path = folder / given.pop("path")
-    pipeline = Pipeline.from_dict(data, base=folder, overrides=QUICK)
-    return pipeline(OpenPoseReader(**given).read(path))
-
-
-def test_openpose_example_fills_the_occlusions(tmp_path):
-    folder = copy_example("openpose_occlusions", tmp_path)
-    source = OpenPoseReader(fps=30).read(folder / "cmu_124_01")
-    result = _run_openpose_steps(folder)
-    assert source.skeleton == "body_25" and result.skeleton == "mpi_inf_3dhp_28"
-    assert (~source.observed()).any()  # the example has occlusions
-    assert np.isfinite(result.positions()).all()  # and every joint is filled
-    gif = tmp_path / "examples" / "out" / "openpose_occlusions" / "cmu_124_01.gif"
-    with Image.open(gif) as image:
-        assert image.n_frames == source.n_frames
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="posekit/pipeline.py takes files only as inputs (_input_jobs keeps is_file()), "
-    "so an OpenPose folder cannot be a pipeline input yet",
-)
-def test_openpose_example_runs_from_the_command_line(tmp_path):
+def test_openpose_example_fills_the_occlusions_from_the_command_line(tmp_path):
     folder = copy_example("openpose_occlusions", tmp_path)
     sets = [arg for key, value in QUICK.items() for arg in ("--set", f"{key}={value}")]
     done = subprocess.run(
@@ -89,6 +61,14 @@ def test_openpose_example_runs_from_the_command_line(tmp_path):
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    source = OpenPoseReader(fps=30).read(folder / "cmu_124_01")
+    out = tmp_path / "examples" / "out" / "openpose_occlusions"
+    result = PoseSequence.read_netcdf(out / "cmu_124_01.nc")
+    assert source.skeleton == "body_25" and result.skeleton == "mpi_inf_3dhp_28"
+    assert (~source.observed()).any()  # the example has occlusions
+    assert np.isfinite(result.positions()).all()  # and every joint is filled
+    with Image.open(out / "cmu_124_01.gif") as image:
+        assert image.n_frames == source.n_frames
 
 
 def test_openpose_generator_remakes_the_committed_folder(monkeypatch):
