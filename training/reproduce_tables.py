@@ -11,13 +11,18 @@ jitter, and the speed (input frames per second: all frames over the summed
 wall time of the stage calls, one process, CPU count named).
 
 A method is a registered stage and its parameters (:data:`METHODS`); JUMPS joins the
-table by adding its line there. Never tune on ``test``: pick hyper-parameters on
+table by adding its line there. Methods at the paper's inference settings are slow on a
+CPU (about 2 frames/s on 2 cores): they run on a subset of clips spread over the split
+(``--paper-frames``, in the paper's two conditions), with the fast preset scored on the
+same clips beside them. ``--results-md docs/results.md`` writes the results page and its
+plots (:mod:`training.results_page`); the default run takes well under an hour on a
+2-core CPU. Never tune on ``test``: pick hyper-parameters on
 ``val`` (``training.fit_baselines`` does, for the baselines).
 
-Example::
+Examples::
 
-    python -m training.reproduce_tables --split test --methods mean_pose,knn,ridge,ridge_window \\
-        --conditions upsample,hpe --out results/
+    python -m training.reproduce_tables --out results/test --results-md docs/results.md
+    python -m training.reproduce_tables --split val --methods ridge,jumps_fast --limit 10
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from training.mocap import REPO_ROOT
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "jumps": ("jumps", {"preset": "paper"}),
     "jumps_fast": ("jumps", {"preset": "fast"}),
+    "jumps_fast_ridge_start": ("jumps", {"preset": "fast", "completion": "ridge"}),
     "jumps_no_procrustes": ("jumps", {"preset": "paper", "procrustes": False}),
     "jumps_no_overlap": ("jumps", {"preset": "paper", "overlap": 0.0}),
     "jumps_no_encoder": ("jumps", {"preset": "paper", "encoder_init": False}),
@@ -54,6 +60,8 @@ CONDITIONS = ("upsample", "hpe", "dropout")
 #: 2 frames/s on 2 CPU cores, the whole test split (13,570 frames) would take hours
 #: per method and condition.
 PAPER_FRAMES = 300
+#: The conditions of the paper's tables; the subset runs skip the others.
+PAPER_CONDITIONS = ("upsample", "hpe")
 #: EVALUATION.md's added-joint AUC of the baselines on CMU test (upsample, hpe).
 REFERENCE_ADDED_AUC: dict[str, tuple[float, float]] = {
     "mean_pose": (0.17, 0.17),
@@ -219,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     for method, clips in runs:
         stage = make_stage(method, overrides.get(method))
         for condition in conditions:
+            if clips is not None and condition not in PAPER_CONDITIONS:
+                continue
             save = (args.out / method / condition) if args.save_predictions and args.out else None
             result, timing = run_condition(
                 stage, root / condition, root / "truth", out=save, limit=args.limit,

@@ -42,6 +42,7 @@ CONDITION_TITLES: dict[str, tuple[str, str]] = {
 DESCRIPTIONS: dict[str, str] = {
     "jumps": "JUMPS, paper settings (200 iterations, 4 starts, overlap 0.5)",
     "jumps_fast": "JUMPS, fast preset",
+    "jumps_fast_ridge_start": "JUMPS, fast preset, encoder started from the ridge completion",
     "jumps_no_procrustes": "JUMPS w/o P.A. (paper settings)",
     "jumps_no_overlap": "JUMPS w/o overlap (paper settings)",
     "jumps_no_encoder": "JUMPS w/o ENC. init (paper settings, prior starts only)",
