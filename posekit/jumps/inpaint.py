@@ -173,7 +173,9 @@ def inpaint_windows(
             estimate = transform.apply(estimate.flatten(1, 2)).reshape(estimate.shape)
         position, velocity = _contextual_terms(estimate, target_k, weights_k)
         frame_loss = settings.gamma_position * position + settings.gamma_velocity * velocity
-        loss = frame_loss.mean(1) - settings.gamma_prior * model.D(grid)
+        loss = frame_loss.mean(1)
+        if settings.gamma_prior:  # the critic's score costs a forward and backward pass
+            loss = loss - settings.gamma_prior * model.D(grid)
         with torch.no_grad():
             better = loss < best_loss
             improved = bool((better & (loss < best_loss - settings.tolerance * best_loss.abs())).any())
