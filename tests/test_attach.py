@@ -55,3 +55,28 @@ def test_a_joint_follows_its_nearest_observed_joint():
     out = attach_to_observed(generated, measured, observed, HOPS)[0]
     np.testing.assert_allclose(out[SKELETON.index("left_hand")], [5.0, 0.0])
     np.testing.assert_allclose(out[SKELETON.index("left_toe")], [0.0, -7.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(generated=coordinates, shift=arrays(np.float64, (1, 1, 2), elements=st.floats(-50, 50)),
+       observed=masks, smoothing=st.floats(0.5, 5.0))
+def test_smoothing_keeps_a_constant_residual(generated, shift, observed, smoothing):
+    """A residual constant over time survives the temporal smoothing unchanged."""
+    truth = generated + shift
+    measured = np.where(observed[..., None], truth, np.nan)
+    out = attach_to_observed(generated, measured, observed, HOPS, smoothing)
+    seen = observed.any(1)
+    np.testing.assert_allclose(out[seen], truth[seen], atol=1e-6)
+
+
+def test_smoothing_damps_noise_on_the_attached_joints():
+    rng = np.random.default_rng(0)
+    generated = np.zeros((200, 28, 2))
+    observed = np.zeros((200, 28), bool)
+    wrist, hand = SKELETON.index("left_wrist"), SKELETON.index("left_hand")
+    observed[:, wrist] = True
+    measured = np.full((200, 28, 2), np.nan)
+    measured[:, wrist] = rng.normal(size=(200, 2))
+    raw = attach_to_observed(generated, measured, observed, HOPS)[:, hand]
+    smooth = attach_to_observed(generated, measured, observed, HOPS, smoothing=2.0)[:, hand]
+    assert np.std(smooth) < 0.5 * np.std(raw)

@@ -9,7 +9,11 @@ and scores the 16 added joints (added-joint AUC, EVALUATION.md's protocol):
     ``G(E(x))`` from the 12 observed joints, no latent optimisation (one Adam step
     budget, i.e. the encoder's code as it is).
 ``jumps_fast``
-    The stage's fast preset (encoder start, latent optimisation on the 12 joints).
+    The stage's fast preset with the paper's encoder start (latent optimisation on the
+    12 joints).
+``defaults``
+    The stage with posekit's defaults (fast preset, encoder started from the ridge
+    completion).
 ``encoder_of_ridge``
     ``G(E(·))`` of the ridge completion: the encoder sees all 28 joints, 16 of them
     predicted by ridge. Tells whether a better guess of the missing joints helps.
@@ -38,6 +42,7 @@ PATHS: dict[str, str] = {
     "ridge": "per-frame ridge from the 12 joints",
     "encoder": "G(E(x)) from the 12 joints, no optimisation",
     "jumps_fast": "jumps, fast preset, from the 12 joints",
+    "defaults": "jumps, posekit's defaults (fast, ridge start)",
     "encoder_of_ridge": "G(E(ridge completion))",
     "ceiling": "G(E(truth)): all 28 true joints in",
 }
@@ -48,14 +53,17 @@ def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
     from posekit.registry import get_stage
 
     ridge = get_stage("ridge")()
-    encoder_only = get_stage("jumps")(model=model, preset="paper", starts=1, iterations=1)
-    replace_all = get_stage("jumps")(model=model, preset="paper", starts=1, iterations=1,
-                                     keep_observed=False)
-    fast = get_stage("jumps")(model=model, preset="fast")
+    jumps = get_stage("jumps")
+    encoder_only = jumps(model=model, preset="paper", starts=1, iterations=1, completion=None)
+    replace_all = jumps(model=model, preset="paper", starts=1, iterations=1, completion=None,
+                        keep_observed=False)
+    fast = jumps(model=model, preset="fast", completion=None)
+    defaults = jumps(model=model)
     return {
         "ridge": lambda given, truth: ridge(given),
         "encoder": lambda given, truth: encoder_only(given),
         "jumps_fast": lambda given, truth: fast(given),
+        "defaults": lambda given, truth: defaults(given),
         "encoder_of_ridge": lambda given, truth: replace_all(ridge(given)),
         "ceiling": lambda given, truth: replace_all(truth),
     }

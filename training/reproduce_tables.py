@@ -43,12 +43,14 @@ from training.mocap import REPO_ROOT
 
 #: Method name -> (stage name, parameters).
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "jumps": ("jumps", {"preset": "paper"}),
+    # The paper's inference (encoder start from the measured joints) and its ablations.
+    "jumps": ("jumps", {"preset": "paper", "completion": None}),
+    "jumps_no_procrustes": ("jumps", {"preset": "paper", "completion": None, "procrustes": False}),
+    "jumps_no_overlap": ("jumps", {"preset": "paper", "completion": None, "overlap": 0.0}),
+    "jumps_no_encoder": ("jumps", {"preset": "paper", "completion": None, "encoder_init": False}),
+    # The stage's defaults: fast preset, encoder started from the ridge completion.
     "jumps_fast": ("jumps", {"preset": "fast"}),
-    "jumps_fast_ridge_start": ("jumps", {"preset": "fast", "completion": "ridge"}),
-    "jumps_no_procrustes": ("jumps", {"preset": "paper", "procrustes": False}),
-    "jumps_no_overlap": ("jumps", {"preset": "paper", "overlap": 0.0}),
-    "jumps_no_encoder": ("jumps", {"preset": "paper", "encoder_init": False}),
+    "jumps_fast_encoder_start": ("jumps", {"preset": "fast", "completion": None}),
     "mean_pose": ("mean_pose", {}),
     "knn": ("knn", {}),
     "ridge": ("ridge", {}),

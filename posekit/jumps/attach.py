@@ -16,7 +16,11 @@ import numpy as np
 
 
 def attach_to_observed(
-    generated: np.ndarray, measured: np.ndarray, observed: np.ndarray, hops: np.ndarray
+    generated: np.ndarray,
+    measured: np.ndarray,
+    observed: np.ndarray,
+    hops: np.ndarray,
+    smoothing: float = 0.0,
 ) -> np.ndarray:
     """Shift every joint by the residual of its nearest observed joint(s).
 
@@ -31,12 +35,16 @@ def attach_to_observed(
     hops
         ``(J, J)`` bone counts between joints
         (:meth:`posekit.skeleton.Skeleton.hop_distances`).
+    smoothing
+        Standard deviation (frames) of a Gaussian that smooths each joint's residual
+        over time before it is passed on (noisy detections then do not shake the joints
+        attached to them); 0: no smoothing. Gaps are bridged by the smoothing too.
 
     Returns
     -------
     numpy.ndarray
-        ``(T, J, D)``: observed joints land exactly on their measured values; the others
-        move with their nearest observed joints. Frames with no observed joint are
+        ``(T, J, D)``: without smoothing, observed joints land exactly on their measured
+        values; the others move with their nearest observed joints. Frames with no observed joint are
         returned unchanged.
 
     Examples
@@ -52,6 +60,14 @@ def attach_to_observed(
            [1., 2.]])
     """
     residual = np.where(observed[..., None], np.nan_to_num(measured) - generated, 0.0)
+    if smoothing > 0:
+        from scipy.ndimage import gaussian_filter1d
+
+        # Normalised convolution: the smoothed residual over the smoothed observation mask.
+        weight = gaussian_filter1d(observed.astype(float), smoothing, axis=0, mode="nearest")
+        total = gaussian_filter1d(residual, smoothing, axis=0, mode="nearest")
+        observed = weight > 1e-3
+        residual = np.where(observed[..., None], total / np.maximum(weight, 1e-3)[..., None], 0.0)
     # Distance from each joint to each observed joint of the frame: (T, J, J).
     distance = np.where(observed[:, None, :], hops[None], np.iinfo(hops.dtype).max)
     nearest = (distance == distance.min(-1, keepdims=True)) & observed[:, None, :]

@@ -123,9 +123,9 @@ def inpaint_windows(
     generator
         Random generator for the prior samples (seeded by the caller).
     encoder_positions
-        ``(B, F, 28, 2)`` complete windows (e.g. a baseline's completion of the input)
-        that the encoder sees instead of the observed joints alone; the fit still uses
-        ``positions`` and ``weights`` only.
+        ``(B, F, 28, 2)`` completed windows (e.g. a baseline's completion of the input;
+        NaN where it has no value) that the encoder sees instead of the observed joints
+        alone; the fit still uses ``positions`` and ``weights`` only.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def inpaint_windows(
     if settings.encoder_init:
         if encoder_positions is not None:
             complete = encoder_positions.to(device=device, dtype=torch.float32)
-            grid_in, _ = encoder_input(complete, torch.ones_like(observed), mean_pose)
+            grid_in, _ = encoder_input(complete, None, mean_pose)
         with torch.no_grad():
             z[:, 0] = model.E(grid_in)
     z = z.reshape(n_windows * k, model.latent).requires_grad_(True)
