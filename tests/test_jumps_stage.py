@@ -110,6 +110,10 @@ def test_parameters_are_checked():
         Jumps(iterations=0)
     with pytest.raises(KeyError, match="closest"):
         Jumps(windowing="closests")
+    with pytest.raises(ValueError, match="attach_smoothing"):
+        Jumps(attach_smoothing=-1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        Jumps(learning_rate=0)
 
 
 def test_runs_in_a_pipeline_from_yaml(untrained_model, tmp_path):

@@ -133,6 +133,8 @@ class Jumps:
         resolved = self.resolved()
         if resolved["iterations"] < 1 or resolved["starts"] < 1:
             raise ValueError("iterations and starts must be at least 1")
+        if self.attach_smoothing < 0:
+            raise ValueError(f"attach_smoothing must be 0 or more, got {self.attach_smoothing}")
         if not resolved["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
 
