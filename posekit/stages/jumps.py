@@ -81,8 +81,8 @@ class Jumps:
     attach_smoothing
         Gaussian standard deviation (frames) applied over time to those residuals,
         so detection noise does not shake the attached joints; 0: none. The default 1
-        was chosen on the CMU val split (noisy ``hpe`` +0.006 added-joint AUC, exact
-        ``upsample`` −0.002).
+        was chosen on the CMU val split (noisy ``hpe`` +0.007 added-joint AUC, exact
+        ``upsample`` −0.001).
     completion
         Name of a registered stage that completes the input first; the encoder's start
         is the code of the completed sequence, while the latent fit still uses the
