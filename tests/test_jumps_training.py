@@ -199,3 +199,51 @@ def test_without_encoder(tmp_path):
     assert trainer.E is None and "E" not in trainer.nets
     logs = trainer.train_step()
     assert logs["mpjpe"] == 0.0 and np.isfinite(logs["loss_d"])
+
+
+def test_autoencoder_phase_leaves_the_critic_alone():
+    """With ``adversarial_from`` unset (null) the critic never trains and G gets no
+    adversarial term; from the given step on, both run."""
+    never = Trainer(tiny_config(adversarial_from=None, prior_fraction=0.25), TRAIN, VAL)
+    critic = {k: v.clone() for k, v in never.D.state_dict().items()}
+    for _ in range(2):
+        logs = never.train_step()
+        assert logs["loss_g"] == 0.0 and logs["wasserstein"] == 0.0
+    assert all(torch.equal(v, never.D.state_dict()[k]) for k, v in critic.items())
+
+    later = Trainer(tiny_config(adversarial_from=1), TRAIN, VAL)
+    critic = {k: v.clone() for k, v in later.D.state_dict().items()}
+    later.train_step()
+    assert all(torch.equal(v, later.D.state_dict()[k]) for k, v in critic.items())
+    logs = later.train_step()
+    assert logs["loss_g"] != 0.0
+    assert not all(torch.equal(v, later.D.state_dict()[k]) for k, v in critic.items())
+
+
+def test_train_fit_and_heldout_divide_the_train_clips(tmp_path):
+    import json
+
+    from training.mocap import HELDOUT_EVERY, split_clips
+
+    clips = {"01": [f"01_{i:02d}" for i in range(1, 12)], "02": ["02_01", "02_02"],
+             "03": ["03_01"]}
+    (tmp_path / "splits.json").write_text(json.dumps(
+        {"unit": "subject", "splits": {"train": ["01", "02"], "val": ["03"], "test": []},
+         "clips": clips}))
+    fit, held = split_clips(tmp_path, "train-fit"), split_clips(tmp_path, "train-heldout")
+    assert sorted(fit + held) == sorted(split_clips(tmp_path, "train"))
+    assert not set(fit) & set(held)
+    assert held == clips["01"][2::HELDOUT_EVERY]
+
+
+def test_a_run_can_start_from_a_saved_model(tmp_path):
+    first = Trainer(tiny_config(), TRAIN, VAL)
+    first.train_step()
+    first.save_model(tmp_path / "m.safetensors")
+    second = Trainer(merge(tiny_config(), {"init_from": str(tmp_path / "m.safetensors")}), TRAIN, VAL)
+    saved, started = weights(first), weights(second)
+    assert all(torch.allclose(saved[k], started[k]) for k in saved)
+    other = merge(tiny_config(), {"init_from": str(tmp_path / "m.safetensors"),
+                                  "model": {"latent": 32}})
+    with pytest.raises(SystemExit, match="differs from the configuration"):
+        Trainer(other, TRAIN, VAL)

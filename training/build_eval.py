@@ -327,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         prog="python -m training.build_eval",
         description="Build evaluation inputs (upsample, hpe, dropout) and truth of a split.",
     )
-    parser.add_argument("--split", required=True, choices=["train", "val", "test"])
+    parser.add_argument("--split", required=True, choices=["train", "val", "test", "train-fit", "train-heldout"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mocap", type=Path, default=default_mocap_root(),
                         help="motion-capture folder (default: shared/mocap beside the repo)")

@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         prog="python -m training.build_windows",
         description="Build normalized 24-frame 2D training windows from the mocap of a split.",
     )
-    parser.add_argument("--split", required=True, choices=["train", "val", "test"])
+    parser.add_argument("--split", required=True, choices=["train", "val", "test", "train-fit", "train-heldout"])
     parser.add_argument("--cameras", type=int, default=8, help="random cameras per clip")
     parser.add_argument("--stride", type=int, default=4, help="frames between window starts")
     parser.add_argument("--seed", type=int, default=0)

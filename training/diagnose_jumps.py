@@ -21,10 +21,17 @@ and scores the 16 added joints (added-joint AUC, EVALUATION.md's protocol):
     ``G(E(truth))``: the encoder sees all 28 true joints. No inference from 12
     joints can beat this by much: it measures how faithfully ``G`` reproduces a real
     pose (the generator's fidelity), whatever the encoder and the optimisation do.
+``pca_K`` (with ``--windows``)
+    The linear reference for the ceiling: every half-overlapping 24-frame window of the
+    truth, normalized as the training windows are, projected on the first ``K``
+    principal components of the training windows and reconstructed (overlaps
+    averaged). ``K`` is the model's latent size and twice it: a generator that keeps
+    less of a window than a linear code of its size is under-trained or mis-designed.
 
 Example::
 
-    python -m training.diagnose_jumps --model runs/jumps_cmu/best.safetensors --split val
+    python -m training.diagnose_jumps --model runs/jumps_cmu/best.safetensors --split val \\
+        --windows cache/windows-train-fit-103e62c9add0.npz
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
+import numpy as np
 
 from training.mocap import REPO_ROOT
 
@@ -69,29 +79,107 @@ def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
     }
 
 
-def diagnose(model: str | None, folder: Path, limit: int | None = None) -> dict[str, dict]:
-    """Score every path of :data:`PATHS` on the ``upsample`` clips of ``folder``.
+@attrs.frozen
+class LinearCode:
+    """The principal components of training windows: a linear code of ``K`` numbers.
 
-    Returns path name -> ``{"added_auc", "given_auc", "clips"}``; given joints are
-    passed through for every path but ``encoder_of_ridge`` and ``ceiling``, which
-    replace them by the generated ones.
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> windows = rng.normal(size=(500, 24, 28, 2)).astype(np.float32)
+    >>> code = LinearCode.fit(windows, 8)
+    >>> code.reconstruct(windows[:3]).shape
+    (3, 24, 28, 2)
+    """
+
+    mean: np.ndarray  # (D,)
+    components: np.ndarray  # (K, D), orthonormal rows
+
+    @classmethod
+    def fit(cls, windows: np.ndarray, size: int, limit: int = 60_000, seed: int = 0) -> LinearCode:
+        """Fit on (at most ``limit``, drawn at random) normalized windows ``(N, F, J, 2)``."""
+        rng = np.random.default_rng(seed)
+        if len(windows) > limit:
+            windows = windows[np.sort(rng.choice(len(windows), limit, replace=False))]
+        flat = windows.reshape(len(windows), -1).astype(np.float64)
+        mean = flat.mean(0)
+        _, vectors = np.linalg.eigh(np.cov(flat - mean, rowvar=False))
+        return cls(mean=mean, components=vectors[:, ::-1][:, :size].T.copy())
+
+    def reconstruct(self, windows: np.ndarray) -> np.ndarray:
+        """Windows ``(N, F, J, 2)`` through their ``K``-number code."""
+        flat = windows.reshape(len(windows), -1) - self.mean
+        return ((flat @ self.components.T) @ self.components + self.mean).reshape(windows.shape)
+
+
+def linear_path(code: LinearCode, window: int = 24) -> Callable[[Any, Any], Any]:
+    """``f(given, truth)``: the truth's half-overlapping windows through ``code``, as a
+    sequence (every joint replaced; overlaps averaged)."""
+    from posekit.normalize import denormalize_windows, normalize_windows
+
+    def reconstruct(given, truth):
+        positions = truth.positions()  # (I, T, 28, 2)
+        out = np.zeros_like(positions)
+        counts = np.zeros(positions.shape[:2] + (1, 1))
+        n_frames = positions.shape[1]
+        last = max(n_frames - window, 0)
+        starts = sorted({*range(0, last + 1, window // 2), last})
+        for start in starts:
+            part = positions[:, start : start + window]
+            frames = part.shape[1]
+            if frames < window:  # a clip shorter than a window: repeat its last frame
+                part = np.concatenate([part, np.repeat(part[:, -1:], window - frames, 1)], 1)
+            normalized, center, scale = normalize_windows(part)
+            rebuilt = denormalize_windows(code.reconstruct(normalized), center, scale)
+            out[:, start : start + frames] += rebuilt[:, :frames]
+            counts[:, start : start + frames] += 1
+        return truth.replace(position=out / counts, imputed=np.ones(out.shape[:-1], dtype=bool))
+
+    return reconstruct
+
+
+def diagnose(
+    model: str | None,
+    folder: Path,
+    limit: int | None = None,
+    paths: Sequence[str] | None = None,
+    windows: Path | None = None,
+) -> dict[str, dict]:
+    """Score the paths of :data:`PATHS` (all, or ``paths``) on the ``upsample`` clips of
+    ``folder``; with ``windows`` (training windows, ``.npz``), also the linear references
+    ``pca_K`` at the model's latent size and twice it.
+
+    Returns path name -> ``{"added_auc", "given_auc", "clips", "joints"}`` (``joints``:
+    joint name -> AUC); given joints are passed through for every path but
+    ``encoder_of_ridge``, ``ceiling`` and ``pca_K``, which replace them.
     """
     from posekit.evaluation import Evaluation
+    from posekit.jumps.checkpoint import load_model
     from posekit.sequence import PoseSequence
 
     files = sorted((folder / "upsample").glob("*.nc"))[:limit]
     if not files:
         raise FileNotFoundError(f"no clips in {folder / 'upsample'}")
+    every = _paths(model)
+    chosen = {name: every[name] for name in (paths or PATHS)}
+    if windows is not None:
+        train = np.load(windows)["windows"]
+        latent = load_model(model).latent
+        for size in (latent, 2 * latent):
+            chosen[f"pca_{size}"] = linear_path(LinearCode.fit(train, size))
+            PATHS[f"pca_{size}"] = f"linear reference: PCA code of {size} numbers, all 28 true joints in"
     results = {}
-    for name, path in _paths(model).items():
+    for name, path in chosen.items():
         evaluation = Evaluation()
         for file in files:
             given = PoseSequence.read_netcdf(file)
             truth = PoseSequence.read_netcdf(folder / "truth" / file.name)
             evaluation.add(file.stem, path(given, truth), truth, input=given)
-        groups = evaluation.result().groups
+        result = evaluation.result()
+        groups = result.groups
         results[name] = {"added_auc": groups["added"]["auc"], "given_auc": groups["given"]["auc"],
-                         "clips": len(files)}
+                         "clips": len(files),
+                         "joints": {j: row["auc"] for j, row in result.joints.items()}}
         print(f"{name:17s} added AUC {groups['added']['auc']:.3f}  given AUC "
               f"{groups['given']['auc']:.3f}   {PATHS[name]}", flush=True)
     return results
@@ -101,13 +189,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     parser = argparse.ArgumentParser(prog="python -m training.diagnose_jumps",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="checkpoint (default: the shipped model)")
-    parser.add_argument("--split", default="val", choices=["val", "test"])
+    parser.add_argument("--split", default="val",
+                        help="a folder of --eval: val, test or train-heldout (new motions of "
+                             "known people)")
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
                         help="root of training.build_eval's output")
     parser.add_argument("--limit", type=int, default=None, help="first N clips only")
+    parser.add_argument("--paths", default=None,
+                        help=f"comma-separated subset of {','.join(PATHS)} (default: all)")
+    parser.add_argument("--windows", type=Path, default=None,
+                        help="training windows (.npz of training.build_windows): adds the "
+                             "linear references pca_K")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    results = diagnose(args.model, args.eval / args.split, args.limit)
+    paths = args.paths.split(",") if args.paths else None
+    if paths and set(paths) - set(PATHS):
+        parser.error(f"unknown paths {sorted(set(paths) - set(PATHS))}; known: {', '.join(PATHS)}")
+    results = diagnose(args.model, args.eval / args.split, args.limit, paths, args.windows)
     if args.json is not None:
         from posekit.atomic import atomic_path
 

@@ -87,14 +87,31 @@ def load_splits(root: Path) -> dict:
         ) from None
 
 
+#: Every HELDOUT_EVERY-th clip of each train subject forms ``train-heldout`` (new motions
+#: of people seen in training); the others form ``train-fit``, what a model trains on
+#: when the gap between known and new people is to be measured (**ours**).
+HELDOUT_EVERY = 5
+
+
 def split_clips(root: Path, split: str) -> list[str]:
     """Clip names of a split (``"all"`` for every split), in the order of splits.json.
+
+    ``train-fit`` and ``train-heldout`` divide each train subject's clips: every
+    :data:`HELDOUT_EVERY`-th clip (from the third) is held out.
 
     Examples
     --------
     >>> split_clips(default_mocap_root(), "val")[:2]  # doctest: +SKIP
     ['07_01', '07_02']
     """
+    if split in ("train-fit", "train-heldout"):
+        data = load_splits(root)
+        clips = []
+        for subject in data["splits"]["train"]:
+            trials = data["clips"][subject]
+            held = set(trials[2::HELDOUT_EVERY])
+            clips.extend(c for c in trials if (c in held) == (split == "train-heldout"))
+        return clips
     data = load_splits(root)
     names = SPLITS if split == "all" else (split,)
     clips: list[str] = []

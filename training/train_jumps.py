@@ -97,7 +97,7 @@ DEFAULTS: dict[str, Any] = {
     "amp": True,
     "num_threads": 2,
     "runs_dir": "runs",
-    "data": {"train": "cache/windows-train-*.npz", "val": "cache/windows-val-*.npz",
+    "data": {"train": "cache/windows-train-????????????.npz", "val": "cache/windows-val-*.npz",
              "val_windows": 4096},
     "model": dict(ARCHITECTURE),
     "train": {
@@ -105,6 +105,8 @@ DEFAULTS: dict[str, Any] = {
         "batch_size": 256,
         "steps": 100000,
         "n_critic": 1,
+        "adversarial_from": 0,
+        "prior_fraction": 1.0,
         "lr": 1.0e-4,
         "betas": [0.5, 0.999],
         "betas_ge": None,
@@ -328,7 +330,9 @@ class Trainer:
             net.to(self.device).train()
         self.G, self.D = self.nets["G"], self.nets["D"]
         self.E = self.nets.get("E")
-        if self.E is not None:
+        if config.get("init_from"):
+            self._load_weights(Path(config["init_from"]))
+        elif self.E is not None:
             self._standardize_encoder()
         # Under torchrun: the same initial weights everywhere (rank 0's, broadcast by
         # DDP), then each rank's own random stream (latents, masks, interpolates).
@@ -363,6 +367,21 @@ class Trainer:
         self.history: list[dict] = []
         self._perm = self._permutation(0)
         self._prepare_val(val_windows)
+
+    def _load_weights(self, path: Path) -> None:
+        """Start from a checkpoint's weights (the shipped model, say), so a model can
+        go on improving over several runs without its optimizer state; the
+        architecture must be the configured one."""
+        from posekit.jumps.checkpoint import load_networks
+
+        networks, record = load_networks(path)
+        arch = {**ARCHITECTURE, **record.get("architecture", {})}
+        if arch != {**ARCHITECTURE, **self.config["model"]}:
+            raise SystemExit(f"--init-from {path}: its architecture {record.get('architecture')} "
+                             f"differs from the configuration's {self.config['model']}")
+        for name, net in self.nets.items():
+            if name in networks:
+                net.load_state_dict({k: v.float() for k, v in networks[name].state_dict().items()})
 
     @torch.no_grad()
     def _standardize_encoder(self, n: int = 1024) -> None:
@@ -468,7 +487,10 @@ class Trainer:
             p.requires_grad_(False)
         gen, enc = self.ddp["G"], self.ddp.get("E")
         b = len(x_np)
-        z = self.latent(b)
+        # Prior samples for the adversarial and latent-cycle terms: a fraction of the
+        # batch (**ours**; 1 is the paper's one per window).
+        n_prior = max(1, round(b * float(t.get("prior_fraction", 1.0))))
+        z = self.latent(n_prior)
         out: dict[str, float] = {}
         with self._autocast():
             if self.E is not None:
@@ -480,7 +502,7 @@ class Trainer:
                 grid, _ = encoder_input(x_tilde, mask, self.E.mean_pose)
                 z_enc = enc(grid).float()
                 both = from_grid(gen(torch.cat([z, z_enc]))).float()
-                fake, recon = both[:b], both[b:]
+                fake, recon = both[:n_prior], both[n_prior:]
                 l_p, l_s, _ = self.reconstruction(x, x_tilde, mask, recon)
                 cyc_grid, _ = encoder_input(fake, torch.ones(fake.shape[:-1], dtype=torch.bool,
                                                              device=self.device), self.E.mean_pose)
@@ -489,7 +511,10 @@ class Trainer:
             else:
                 fake = from_grid(gen(z)).float()
                 l_p = l_s = l_z = l_prior = torch.zeros((), device=self.device)
-            l_g = -self.D(to_grid(fake)).float().mean()
+            if self.adversarial():
+                l_g = -self.D(to_grid(fake)).float().mean()
+            else:
+                l_g = torch.zeros((), device=self.device)
             loss = (float(t["lambda_m"]) * l_g + float(t["lambda_p"]) * l_p
                     + self.lambda_s() * l_s + float(t["lambda_z"]) * l_z
                     + float(t.get("lambda_prior", 0.0)) * l_prior)
@@ -500,6 +525,17 @@ class Trainer:
         out.update(loss_ge=loss.item(), loss_g=l_g.item(), mpjpe=l_p.item(), mpjve=l_s.item(),
                    latent_l1=l_z.item(), prior=l_prior.item())
         return out
+
+    def adversarial(self) -> bool:
+        """Whether the critic trains and G is scored by it at this step.
+
+        ``adversarial_from`` (**ours**): the step from which the WGAN-GP terms run; before
+        it, G and E train as a regularised autoencoder (reconstruction, latent cycle and
+        the codes' moments), which costs a fraction of a WGAN-GP step (no critic, no
+        double backward). ``null`` never trains adversarially; 0 is the paper's.
+        """
+        start = self.tcfg.get("adversarial_from", 0)
+        return start is not None and self.step >= int(start)
 
     def lambda_s(self) -> float:
         """λ_s, ramped up linearly from 0 over ``lambda_s_warmup`` steps (**ours**).
@@ -533,8 +569,8 @@ class Trainer:
         for name, opt in (("opt_d", self.opt_d), ("opt_ge", self.opt_ge)):
             for group in opt.param_groups:
                 group["lr"] = self.base_lr[name] * factor
-        logs: dict[str, float] = {}
-        for _ in range(int(self.tcfg["n_critic"])):
+        logs: dict[str, float] = {"loss_d": 0.0, "wasserstein": 0.0, "gp": 0.0}
+        for _ in range(int(self.tcfg["n_critic"]) if self.adversarial() else 0):
             logs = self.critic_step(self.next_batch())
         logs.update(self.generator_step(self.next_batch()))
         logs["lr"] = self.base_lr["opt_ge"] * factor
@@ -1129,6 +1165,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", help="run name (default: the config's)")
     parser.add_argument("--steps", type=int, help="override train.steps")
     parser.add_argument("--batch-size", type=int, help="override train.batch_size")
+    parser.add_argument("--init-from", type=Path, metavar="CHECKPOINT",
+                        help="start a new run from these weights (e.g. the shipped model, "
+                             "posekit/models/jumps_cmu.safetensors) instead of a random init")
     args = parser.parse_args(argv)
     if args.resume:
         run_dir = args.resume
@@ -1140,6 +1179,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.name:
             config["name"] = args.name
         run_dir = REPO_ROOT / config["runs_dir"] / config["name"]
+    if args.init_from:
+        config["init_from"] = str(args.init_from)
     if args.steps:
         config["train"]["steps"] = args.steps
     if args.batch_size:

@@ -44,6 +44,10 @@ class InpaintSettings:
     patience, tolerance
         Early stopping: stop when no window's loss improved by more than
         ``tolerance`` (relative) for ``patience`` steps; ``patience=0`` never stops early.
+    gamma_latent
+        Weight of the prior's negative log-density ``|z|² / (2 · latent)`` (**ours**):
+        keeps the code where the generator was trained when no critic is used, so the
+        fit of the measured joints does not drag the unmeasured ones off the body.
     """
 
     iterations: int = 200
@@ -58,6 +62,7 @@ class InpaintSettings:
     encoder_init: bool = True
     patience: int = 0
     tolerance: float = 1e-3
+    gamma_latent: float = 0.0
 
 
 @attrs.frozen
@@ -176,6 +181,8 @@ def inpaint_windows(
         loss = frame_loss.mean(1)
         if settings.gamma_prior:  # the critic's score costs a forward and backward pass
             loss = loss - settings.gamma_prior * model.D(grid)
+        if settings.gamma_latent:
+            loss = loss + settings.gamma_latent * z.pow(2).mean(-1) / 2
         with torch.no_grad():
             better = loss < best_loss
             improved = bool((better & (loss < best_loss - settings.tolerance * best_loss.abs())).any())

@@ -101,6 +101,74 @@ class Generator(nn.Module):
         return from_grid(self(z))
 
 
+class TemporalGenerator(nn.Module):
+    """Generator fully convolutional in time (**ours**; the paper's future work).
+
+    The latent code keeps a time axis: ``z`` holds ``latent_frames`` steps of
+    ``latent // latent_frames`` channels (a flat ``(B, latent)`` vector outside, so the
+    prior, the encoder and the latent optimisation are the same as for
+    :class:`Generator`). A 1D convolution over those steps, two stride-2 transposed
+    convolutions (``latent_frames`` -> x2 -> x4 = 24 frames) with BatchNorm and ReLU and
+    a last linear convolution give the 28 x 2 coordinates of every frame, an offset from
+    the dataset mean pose; the output is their grid, like :class:`Generator`'s.
+
+    Each output frame depends on the few latent steps around it, so the code spends its
+    numbers where the motion is rather than on one summary of the window: at the same
+    training budget it keeps much more of a window (the model card's ceiling table).
+
+    Examples
+    --------
+    >>> g = TemporalGenerator(latent=96, latent_frames=6).eval()
+    >>> g(torch.zeros(2, 96)).shape
+    torch.Size([2, 4, 24, 18])
+    """
+
+    def __init__(
+        self,
+        latent: int = 192,
+        latent_frames: int = 6,
+        widths: tuple[int, int, int] = (384, 256, 192),
+        mean_pose: Tensor | None = None,
+    ):
+        super().__init__()
+        if latent_frames * 4 != FRAMES or latent % latent_frames:
+            raise ValueError(
+                f"latent_frames must be {FRAMES // 4} and divide latent, got "
+                f"latent={latent}, latent_frames={latent_frames}"
+            )
+        self.latent = latent
+        self.latent_frames = latent_frames
+        if mean_pose is None:
+            from posekit.jumps.encoding import default_mean_pose
+
+            mean_pose = default_mean_pose()
+        self.register_buffer(
+            "mean_frame", torch.as_tensor(mean_pose, dtype=torch.float32).reshape(1, -1, 1)
+        )
+        c1, c2, c3 = widths
+        self.net = nn.Sequential(
+            nn.Conv1d(latent // latent_frames, c1, 3, padding=1, bias=False),
+            nn.BatchNorm1d(c1),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose1d(c1, c2, 4, 2, 1, bias=False),  # x2 frames
+            nn.BatchNorm1d(c2),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose1d(c2, c3, 4, 2, 1, bias=False),  # x4 frames
+            nn.BatchNorm1d(c3),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(c3, 2 * N_JOINTS, 3, padding=1),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Grids ``(B, 4, 24, 18)`` (both copies of an axial joint are equal)."""
+        return to_grid(self.positions(z))
+
+    def positions(self, z: Tensor) -> Tensor:
+        """Poses ``(B, 24, 28, 2)``."""
+        frames = self.net(z.reshape(z.shape[0], -1, self.latent_frames)) + self.mean_frame
+        return frames.transpose(1, 2).reshape(z.shape[0], FRAMES, N_JOINTS, 2)
+
+
 class _ConvTrunk(nn.Module):
     """Strided convolutions + LayerNorm + LeakyReLU, then a two-layer head.
 
@@ -200,7 +268,9 @@ class Encoder(_ConvTrunk):
 
 
 ARCHITECTURE: dict[str, object] = {
+    "generator": "dcgan",
     "latent": LATENT,
+    "latent_frames": 1,
     "frames": FRAMES,
     "generator_widths": [312, 156, 78],
     "critic_widths": [64, 128, 256],
@@ -221,7 +291,9 @@ def build_networks(
     Parameters
     ----------
     architecture
-        Sizes as in :data:`ARCHITECTURE` (missing keys take the default).
+        Sizes as in :data:`ARCHITECTURE` (missing keys take the default);
+        ``generator`` is ``dcgan`` (the paper's, :class:`Generator`) or ``temporal``
+        (:class:`TemporalGenerator`, whose code has ``latent_frames`` time steps).
     mean_pose
         The dataset mean pose ``(28, 2)`` (the generator's offset origin and the
         encoder's normalization target); default: a rough standing pose.
@@ -232,8 +304,16 @@ def build_networks(
     if int(arch["frames"]) != FRAMES:
         raise ValueError(f"the networks are built for {FRAMES}-frame windows, got {arch['frames']}")
     latent = int(arch["latent"])
+    generators = {
+        "dcgan": lambda: Generator(latent, tuple(arch["generator_widths"]), mean_pose),
+        "temporal": lambda: TemporalGenerator(
+            latent, int(arch["latent_frames"]), tuple(arch["generator_widths"]), mean_pose
+        ),
+    }
+    if arch["generator"] not in generators:
+        raise ValueError(f"generator must be one of {sorted(generators)}, got {arch['generator']!r}")
     makers = {
-        "G": lambda: Generator(latent, tuple(arch["generator_widths"]), mean_pose),
+        "G": generators[str(arch["generator"])],
         "D": lambda: Critic(tuple(arch["critic_widths"]), int(arch["critic_hidden"])),
         "E": lambda: Encoder(
             latent, tuple(arch["encoder_widths"]), int(arch["encoder_hidden"]), mean_pose

@@ -69,6 +69,9 @@ class Jumps:
         Weight of the critic's score in the objective (the paper's γ_d = 15 assumes a
         critic scale that ours does not have; 0 was best on the val split, see the
         model card).
+    gamma_latent
+        Weight of the prior's negative log-density of the code (**ours**; see
+        :class:`~posekit.jumps.inpaint.InpaintSettings`).
     encoder_init
         Start from the encoder's code of the input (False: the paper's ablation).
     keep_observed
@@ -114,6 +117,7 @@ class Jumps:
     procrustes: bool = True
     alignment: Literal["frame", "window"] = "frame"
     gamma_prior: float = 0.0
+    gamma_latent: float = 0.0
     encoder_init: bool = True
     keep_observed: bool = True
     attach: bool = True
@@ -135,6 +139,8 @@ class Jumps:
             raise ValueError("iterations and starts must be at least 1")
         if self.attach_smoothing < 0:
             raise ValueError(f"attach_smoothing must be 0 or more, got {self.attach_smoothing}")
+        if not self.gamma_latent >= 0:
+            raise ValueError(f"gamma_latent must be 0 or more, got {self.gamma_latent}")
         if not resolved["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
 
@@ -176,6 +182,7 @@ class Jumps:
             procrustes=self.procrustes,
             per_frame=self.alignment == "frame",
             gamma_prior=self.gamma_prior,
+            gamma_latent=self.gamma_latent,
             encoder_init=self.encoder_init,
             patience=int(resolved["patience"]),
         )
