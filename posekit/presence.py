@@ -19,6 +19,12 @@ from posekit.sequence import PoseSequence
 DEFAULT_MAX_GAP = 30
 
 
+def check_max_gap(instance: object, attribute: object, value: int | None) -> None:
+    """attrs validator of a stage's ``max_gap``: None or an int of 0 or more."""
+    if value is not None and value < 0:
+        raise ValueError(f"max_gap must be 0 or more (or None), got {value}")
+
+
 def bridge_gaps(detected: np.ndarray, max_gap: int | None) -> np.ndarray:
     """Presence along the last axis: detected frames and the absences between them
     of at most ``max_gap`` frames (None: every absence between the first and the last

@@ -9,6 +9,7 @@ import numpy as np
 
 from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
 from posekit.procrustes import fit_similarity
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.sequence import PoseSequence
 
 METHOD = "mean_pose"
@@ -70,6 +71,10 @@ class MeanPose:
     fill_gaps
         Interior gaps of a joint of at most this many frames are first filled by
         linear interpolation (0: never); those values are imputed too.
+    max_gap
+        Longest absence of the person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
 
     Notes
     -----
@@ -78,6 +83,7 @@ class MeanPose:
 
     model: Path | None = None
     fill_gaps: int = FILL_GAPS
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         arrays, _ = cached_model(self.model, METHOD)
@@ -88,4 +94,5 @@ class MeanPose:
             attrs.asdict(self),
             lambda pos, seen: fit_mean_pose(template, pos, seen),
             self.fill_gaps,
+            self.max_gap,
         )

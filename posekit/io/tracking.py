@@ -231,6 +231,24 @@ class Individuals:
         )
 
 
+def ids_origin(sequence: PoseSequence) -> str | None:
+    """How posekit assigned the individual ids, from the provenance log (None: the
+    ids are the file's own or nobody says).
+
+    Examples
+    --------
+    >>> seq = PoseSequence.from_arrays(np.zeros((1, 2, 1, 1)), keypoints=["a"])
+    >>> ids_origin(seq.with_log("individuals", {"assigned_by": "posekit tracker", "max_gap": 30}))
+    'assigned by posekit tracker (max_gap=30)'
+    """
+    entries = [e for e in sequence.log if e.get("stage") == "individuals"]
+    if not entries:
+        return None
+    settings = dict(entries[-1].get("parameters", {}))
+    by = settings.pop("assigned_by", "posekit")
+    return f"assigned by {by} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+
+
 def individuals(
     path: Path,
     frames: np.ndarray,
