@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -103,7 +105,7 @@ def test_bridge_gaps_fills_exactly_the_short_absences(detected, max_gap) -> None
         assert not present.any()
         return
     assert not present[: seen[0]].any() and not present[seen[-1] + 1 :].any()
-    for before, after in zip(seen[:-1], seen[1:], strict=True):
+    for before, after in itertools.pairwise(seen):
         gap = after - before - 1
         bridged = max_gap is None or gap <= max_gap
         assert (present[before + 1 : after] == bridged).all()

@@ -11,6 +11,7 @@ units), so the model file stays small.
 from __future__ import annotations
 
 from pathlib import Path
+
 import attrs
 import numpy as np
 

@@ -4,12 +4,13 @@ joints by a similarity transform (Procrustes: translation, rotation, uniform sca
 from __future__ import annotations
 
 from pathlib import Path
+
 import attrs
 import numpy as np
 
 from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
-from posekit.procrustes import fit_similarity
 from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
+from posekit.procrustes import fit_similarity
 from posekit.sequence import PoseSequence
 
 METHOD = "mean_pose"

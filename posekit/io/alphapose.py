@@ -90,7 +90,7 @@ class AlphaPoseReader:
     tracking
         Individuals when the file has no track ids (:mod:`posekit.io.tracking`):
         ``auto`` links detections into tracks, ``rank`` makes ``id_0`` the highest
-        ``score`` of each frame (posekit before 0.2), ``none`` refuses such files.
+        ``score`` of each frame (the behaviour before posekit tracked), ``none`` refuses such files.
     track_max_gap
         Frames a track may be missing and still continue (``tracking: auto``).
     track_max_distance

@@ -119,8 +119,8 @@ class CocoReader:
     tracking
         Individuals when the records have no ``track_id`` (:mod:`posekit.io.tracking`):
         ``auto`` links detections into tracks, ``rank`` makes ``id_0`` the first
-        annotation of each image or the highest ``score`` of a results file (posekit
-        before 0.2), ``none`` refuses such files.
+        annotation of each image or the highest ``score`` of a results file (the
+        behaviour before posekit tracked), ``none`` refuses such files.
     track_max_gap
         Frames a track may be missing and still continue (``tracking: auto``).
     track_max_distance

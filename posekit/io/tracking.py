@@ -20,6 +20,7 @@ or an error (``none``). Ids posekit assigned are said in the sequence's provenan
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -109,7 +110,7 @@ class Tracker:
         starts = np.flatnonzero(np.r_[True, np.diff(frames[order]) != 0, True])
         track_of = np.full(n, -1, dtype=np.int64)
         tracks: list[_Track] = []
-        for begin, end in zip(starts[:-1], starts[1:], strict=True):
+        for begin, end in itertools.pairwise(starts):
             found = order[begin:end]
             frame = int(frames[found[0]])
             live = [t for t in tracks if frame - t.frame - 1 <= self.max_gap]
