@@ -115,3 +115,11 @@ def test_alphapose_open_format_is_not_an_openpose_file(tmp_path) -> None:
 def test_frame_order_is_checked(tmp_path) -> None:
     with pytest.raises(ValueError, match="frame_order must be one of"):
         number_frames(tmp_path, ["a"], "date", records=["a"])
+
+
+def test_one_alphapose_sep_json_file_reads_as_a_frame(tmp_path) -> None:
+    frame = {"version": "AlphaPose v0.3", "people": [{"pose_keypoints_2d": keypoint_values(18, 5.0)}]}
+    path = write_json(tmp_path / "sep-json" / "12.json", frame)
+    assert choose_reader(path).name == "openpose"
+    seq = OpenPoseReader().read(path)
+    assert seq.skeleton == "coco_18" and seq.n_frames == 1

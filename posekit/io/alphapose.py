@@ -50,7 +50,7 @@ from posekit.io._records import (
     track_id,
 )
 from posekit.io.frame_order import FrameOrder, number_frames
-from posekit.io.openpose import PersonRecord, people_of, people_to_sequence
+from posekit.io.openpose import FRAME_FILE, PersonRecord, people_of, people_to_sequence
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
 from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry
@@ -139,7 +139,9 @@ class AlphaPoseReader:
                     '"idx"' in head or '"box"' in head or _STRING_IMAGE_ID.search(head) is not None
                 )
             )
-        return head.startswith("{") and '"AlphaPose' in head
+        return (
+            head.startswith("{") and '"AlphaPose' in head and FRAME_FILE.match(head) is None
+        )
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file.

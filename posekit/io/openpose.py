@@ -48,8 +48,9 @@ from posekit.sequence import PoseSequence
 #: Skeleton of a body array by its number of keypoints.
 LAYOUTS: dict[int, str] = {25: "body_25", 18: "coco_18", 28: "mpi_inf_3dhp_28"}
 _POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
-#: The start of one OpenPose frame file: ``{"version": ..., "people": [...]}``.
-_OWN_FILE = re.compile(r'\s*\{\s*"(version|people)"\s*:')
+#: The start of one frame file: ``{"version": ..., "people": [...]}`` (OpenPose's, or one
+#: of AlphaPose's ``--format open`` ``sep-json`` files).
+FRAME_FILE = re.compile(r'\s*\{\s*"(version|people)"\s*:')
 _EMPTY_PARTS = (
     "face_keypoints_2d",
     "hand_left_keypoints_2d",
@@ -259,7 +260,7 @@ class OpenPoseReader:
         and for one such file (an object with ``people`` and OpenPose's ``version``)."""
         if not path.is_dir():
             head = read_head(path, 4096)
-            return _OWN_FILE.match(head) is not None and '"AlphaPose' not in head
+            return FRAME_FILE.match(head) is not None
         if next(path.glob("*_keypoints.json"), None) is not None:
             return True
         first = next(path.glob("*.json"), None)
