@@ -114,7 +114,8 @@ def detections(truth: np.ndarray) -> list[dict]:
             if not (0 <= hip[0] < width and 0 <= hip[1] < height):
                 continue  # out of the image: not detected
             near = truth[frame, 1]
-            if i == 0 and np.isfinite(near).all() and _covered(_box(walk[frame]), _box(near)) > HIDDEN_BEHIND:
+            in_front = i == 0 and np.isfinite(near).all()
+            if in_front and _covered(_box(walk[frame]), _box(near)) > HIDDEN_BEHIND:
                 continue  # behind the near walker
             values = np.array(record["keypoints"]).reshape(-1, 3)
             outside = ~((values[:, 0] >= 0) & (values[:, 0] < width)

@@ -90,7 +90,8 @@ class AlphaPoseReader:
     tracking
         Individuals when the file has no track ids (:mod:`posekit.io.tracking`):
         ``auto`` links detections into tracks, ``rank`` makes ``id_0`` the highest
-        ``score`` of each frame (the behaviour before posekit tracked), ``none`` refuses such files.
+        ``score`` of each frame (the behaviour before posekit tracked), ``none``
+        refuses such files.
     track_max_gap
         Frames a track may be missing and still continue (``tracking: auto``).
     track_max_distance
@@ -172,7 +173,8 @@ class AlphaPoseReader:
         scores = np.full(n, np.nan)
         tracks: list[int] = []
         rows: list[Any] = []
-        images: dict[int | str, int] = {}
+        images: dict[int | str, int] = {}  # image name -> its index
+        first_records: list[int] = []  # the first record of each image
         width = -1
         for i, record in enumerate(data):
             if type(record) is not dict:
@@ -199,7 +201,10 @@ class AlphaPoseReader:
                     record=f"[{i}]",
                     field="image_id",
                 )
-            image_of[i] = images.setdefault(image_id, len(images))
+            if image_id not in images:
+                images[image_id] = len(images)
+                first_records.append(i)
+            image_of[i] = images[image_id]
             rows.append(keypoints)
             if "score" in record:
                 score = as_float(record["score"])
@@ -229,9 +234,8 @@ class AlphaPoseReader:
         values = numeric_rows(rows, lambda i: (path, f"[{i}]"), "keypoints")
         xyc = values.reshape(n, width // 3, 3)[:, : layout.n_keypoints]
         names = list(images)
-        first = {image: i for i, image in reversed(list(enumerate(image_of.tolist())))}
         order = number_frames(
-            path, names, self.frame_order, records=[f"[{first[i]}]" for i in range(len(names))],
+            path, names, self.frame_order, records=[f"[{i}]" for i in first_records],
             field="image_id",
         )  # fmt: skip
         frames = np.array([order.of[name] for name in names], dtype=np.int64)[image_of]

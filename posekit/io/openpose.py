@@ -214,8 +214,8 @@ class OpenPoseReader:
     tracking
         Individuals when ``person_id`` is ``-1`` (OpenPose's default) or repeats
         (:mod:`posekit.io.tracking`): ``auto`` links detections into tracks, ``rank``
-        makes ``id_0`` the first person of each file (the behaviour before posekit tracked), ``none``
-        refuses such files.
+        makes ``id_0`` the first person of each file (the behaviour before posekit
+        tracked), ``none`` refuses such files.
     track_max_gap
         Frames a track may be missing and still continue (``tracking: auto``).
     track_max_distance
