@@ -11,7 +11,10 @@ with ``preset: fast``) into a temporary folder, then draws:
 - ``pckh_curves.png`` and ``per_joint.png``: what ``posekit evaluate --plots`` draws for
   the upsample example against its ground truth;
 - ``upsample.gif``, ``openpose_occlusions.gif``, ``batch.gif``: the examples rendered,
-  input beside output (``posekit render``).
+  input beside output (``posekit render``);
+- ``multi_person.gif``: the multi-person example (``examples/multi_person/``), the
+  detections as the tracker linked them beside the JUMPS result (:func:`multi_person_figure`;
+  alone: ``PYTHONPATH=.:docs python -c "import make_figures; make_figures.multi_person_figure()"``).
 
 Rerun it whenever the shipped model changes; it takes a few minutes on two CPU cores.
 The images of other pages (e.g. ``training-curves.png``) are left alone.
@@ -164,6 +167,23 @@ def windows_figure(n_frames: int, path: Path) -> Path:
     return path
 
 
+def multi_person_figure(out: Path | None = None) -> Path:
+    """``multi_person.gif``: frames 20–119 of the multi-person example (the walkers
+    cross near frame 60; the near one leaves the image near frame 100), its AlphaPose
+    detections with the ids posekit's tracker gave beside the JUMPS result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = EXAMPLES / "multi_person"
+        run_example(folder / "pipeline.yaml", Path(out or tmp))
+        result = PoseSequence.read_netcdf(Path(out or tmp) / "alphapose-results.nc")
+        return render(
+            result, IMAGES / "multi_person.gif",
+            compare=read_sequence(folder / "alphapose-results.json"),
+            time=TimeRange(20, 20 + GIF_FRAMES), style=GIF_STYLE, fps=30,
+            titles=["detections, ids by the tracker", "jumps (fast), where present"],
+            min_confidence=MIN_CONFIDENCE, progress=False,
+        )  # fmt: skip
+
+
 def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,6 +218,7 @@ def main() -> None:
                 fps=30, titles=[source.name, f"{output.stem}.nc (jumps, fast)"],
                 min_confidence=MIN_CONFIDENCE, progress=False,
             ))  # fmt: skip
+    written.append(multi_person_figure())
     for path in written:
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e3:.0f} kB)")
 

@@ -1,5 +1,6 @@
-"""The OpenPose and batch examples: their pipelines run (with few JUMPS iterations, to
-stay fast) and their generators remake the committed files from the CMU data."""
+"""The OpenPose, batch and multi-person examples: their pipelines run (with few JUMPS
+iterations, to stay fast) and their generators remake the committed files from the CMU
+data."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 
 from posekit import Pipeline
+from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.openpose import OpenPoseReader
 from posekit.sequence import PoseSequence
 
@@ -94,7 +96,43 @@ def test_batch_generator_remakes_the_committed_files(monkeypatch):
         assert np.allclose(stored.positions()[0], truth, equal_nan=True)
 
 
+def test_multi_person_example_keeps_ids_and_invents_no_frame(tmp_path):
+    folder = copy_example("multi_person", tmp_path)
+    report = Pipeline.from_yaml(folder / "pipeline.yaml", overrides=QUICK).run(progress=False)
+    assert report.ok, report.summary()
+    source = AlphaPoseReader(fps=30).read(folder / "alphapose-results.json")
+    truth = PoseSequence.read_netcdf(folder / "truth.nc").positions()  # (2, T, 28, 2)
+    result = PoseSequence.read_netcdf(tmp_path / "examples" / "out" / "multi_person"
+                                      / "alphapose-results.nc")  # fmt: skip
+    assert len(result.individuals) == 2 and result.log[0]["stage"] == "individuals"
+    detected = source.observed().any(axis=-1)  # (2, T)
+    filled = np.isfinite(result.positions()).all(axis=-1).any(axis=-1)
+    for i in range(2):
+        # stable ids: every frame of an output individual is one and the same walker
+        frames = np.flatnonzero(filled[i])
+        error = np.linalg.norm(result.positions()[i, frames, 4] - truth[:, frames, 4], axis=-1)
+        walker = int(np.argmin(np.nanmean(error, axis=1)))
+        assert np.nanmax(error[walker]) < 60  # pelvis within 60 px, never the other walker
+        # no invented frames: filled from the first to the last detection only
+        seen = np.flatnonzero(detected[i])
+        assert frames.tolist() == list(range(seen[0], seen[-1] + 1))
+    leaving = int(np.argmin(filled.sum(axis=1)))
+    assert filled[leaving].sum() < result.n_frames - 30  # left the frame a second early
+    with Image.open(tmp_path / "examples" / "out" / "multi_person" / "alphapose-results.gif") as gif:
+        assert gif.n_frames == result.n_frames
+
+
+def test_multi_person_generator_remakes_the_committed_file(monkeypatch):
+    make = generator("make_multi_person", monkeypatch)
+    truth = make.walkers_truth(MOCAP)
+    committed = json.loads((make.FOLDER / "alphapose-results.json").read_text())
+    assert committed == make.detections(truth)
+    assert {record["idx"] for record in committed} == {0}  # no track ids in the file
+    stored = PoseSequence.read_netcdf(make.FOLDER / "truth.nc")
+    assert np.allclose(stored.positions(), truth.transpose(1, 0, 2, 3), equal_nan=True)
+
+
 def test_example_data_is_small():
-    for name in ("batch", "openpose_occlusions"):
+    for name in ("batch", "openpose_occlusions", "multi_person"):
         size = sum(p.stat().st_size for p in (EXAMPLES / name).rglob("*") if p.is_file())
         assert size < 1_000_000, f"examples/{name} holds {size} bytes"

@@ -36,8 +36,8 @@ def test_frames_start_at_zero_and_gaps_are_nan_rows(results: Path) -> None:
     assert list(seq.dataset["time"].values) == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_untracked_people_are_ranked_by_score_in_each_frame(results: Path) -> None:
-    seq = AlphaPoseReader().read(results)
+def test_untracked_people_are_ranked_by_score_with_tracking_rank(results: Path) -> None:
+    seq = AlphaPoseReader(tracking="rank").read(results)
     assert seq.individuals == ["id_0", "id_1"]
     x = seq.positions()[..., 0, 0]  # x of the nose: (individual, frame)
     assert x[0, 0] == 100.0 and x[1, 0] == 300.0  # frame 0: score 2.9 before 1.1
@@ -67,7 +67,8 @@ def test_repeated_ids_mean_tracking_was_off(tmp_path: Path) -> None:
         record["idx"] = [[0.0]]  # what AlphaPose writes without a tracker
     seq = AlphaPoseReader().read(write_json(tmp_path / "a.json", records))
     assert seq.individuals == ["id_0", "id_1"]
-    assert seq.positions()[0, 1, 0, 0] == 301.0  # ranked by score again
+    assert seq.positions()[0, 1, 0, 0] == 101.0  # linked by posekit's tracker
+    assert seq.log[-1]["stage"] == "individuals"
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_image_ids_as_numbers_and_file_names(tmp_path: Path) -> None:
         records, [0, 0, "frame_000001.png", "frame_000001.png", 3], strict=True
     ):
         record["image_id"] = image_id
-    seq = AlphaPoseReader().read(write_json(tmp_path / "a.json", records))
+    seq = AlphaPoseReader(tracking="rank").read(write_json(tmp_path / "a.json", records))
     assert seq.n_frames == 4 and seq.positions()[0, 1, 0, 0] == 301.0
 
 
@@ -155,7 +156,9 @@ def test_cmu_format(tmp_path: Path) -> None:
     data = {
         "4.jpg": {"version": "AlphaPose v0.3", "bodies": [{"joints": keypoint_values(18, 5.0)}]}
     }
-    seq = AlphaPoseReader().read(write_json(tmp_path / "a.json", data))
+    path = write_json(tmp_path / "a.json", data)
+    assert AlphaPoseReader().read(path).n_frames == 1  # a single image: one frame
+    seq = AlphaPoseReader(frame_order="number").read(path)
     assert seq.skeleton == "coco_18" and seq.n_frames == 5
 
 
@@ -175,8 +178,7 @@ def test_skeleton_parameter_for_other_layouts(tmp_path: Path) -> None:
         (lambda r: r[2].update(keypoints=r[2]["keypoints"][:-3]), "[2]", "keypoints", "48 values"),
         (lambda r: r[3]["keypoints"].__setitem__(4, "7.5"), "[3]", "keypoints", "numbers"),
         (lambda r: r[1].pop("keypoints"), "[1]", "keypoints", "missing"),
-        (lambda r: r[4].update(image_id="cat.jpg"), "[4]", "image_id", "no frame number"),
-        (lambda r: r[4].update(image_id=None), "[4]", "image_id", "no frame number"),
+        (lambda r: r[4].update(image_id=None), "[4]", "image_id", "expected an image name"),
         (lambda r: r[0].update(idx="one"), "[0]", "idx", "track id"),
         (lambda r: r[0].update(idx=10**400), "[0]", "idx", "track id"),
         (lambda r: r[0].update(score=[1]), "[0]", "score", "number"),

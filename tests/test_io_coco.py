@@ -31,7 +31,8 @@ def test_registered_and_detected(tmp_path: Path) -> None:
 
 
 def test_annotations_frames_by_image_id(tmp_path: Path) -> None:
-    seq = CocoReader().read(write_json(tmp_path / "a.json", coco_annotations()))
+    # the fixture's people move more than their size: ranks, not tracks
+    seq = CocoReader(tracking="rank").read(write_json(tmp_path / "a.json", coco_annotations()))
     assert seq.skeleton == "coco_17" and seq.n_frames == 3
     # image ids 10, 20, 30 are frames 0, 1, 2; the crowd annotation (image 20) is skipped
     assert seq.individuals == ["id_0", "id_1"]
@@ -42,7 +43,7 @@ def test_annotations_frames_by_image_id(tmp_path: Path) -> None:
 
 
 def test_annotations_frames_by_file_name(tmp_path: Path) -> None:
-    seq = CocoReader(frame_order="file_name").read(
+    seq = CocoReader(frame_order="file_name", tracking="rank").read(
         write_json(tmp_path / "a.json", coco_annotations())
     )
     x = seq.positions()[0, :, 1, 0]
@@ -97,10 +98,14 @@ def test_category_choice(tmp_path: Path) -> None:
 
 
 def test_results_frames_are_distinct_ids_ranked_by_score(tmp_path: Path) -> None:
-    seq = CocoReader().read(write_json(tmp_path / "r.json", coco_results()))
+    path = write_json(tmp_path / "r.json", coco_results())
+    seq = CocoReader(tracking="rank").read(path)
     assert seq.skeleton == "coco_17" and seq.n_frames == 2
     x = seq.positions()[:, :, 0, 0]
     assert x[:, 0].tolist() == [50.0, 10.0] and x[0, 1] == 12.0
+    tracked = CocoReader().read(path).positions()[:, :, 0, 0]  # the person at 10 moved to 12
+    assert tracked[:, 0].tolist() == [50.0, 10.0] and tracked[1, 1] == 12.0
+    assert np.isnan(tracked[0, 1])
 
 
 def test_results_whole_body_and_category_filter(tmp_path: Path) -> None:

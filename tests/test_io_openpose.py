@@ -30,7 +30,7 @@ def folder(tmp_path: Path) -> Path:
 def test_registered_and_detected(folder: Path) -> None:
     assert get_registry().entry("reader", "openpose").cls is OpenPoseReader
     assert claimants(folder) == ["openpose"]
-    assert not OpenPoseReader.sniff(folder / "clip_000000000000_keypoints.json")
+    assert claimants(folder / "clip_000000000000_keypoints.json") == ["openpose"]
 
 
 def test_frames_from_file_names_gaps_and_empty_frames(folder: Path) -> None:
@@ -42,8 +42,8 @@ def test_frames_from_file_names_gaps_and_empty_frames(folder: Path) -> None:
     assert seq.dataset.attrs["source_software"] == "OpenPose"
 
 
-def test_untracked_people_by_order_in_the_frame(folder: Path) -> None:
-    seq = OpenPoseReader().read(folder)
+def test_untracked_people_by_order_in_the_frame_with_tracking_rank(folder: Path) -> None:
+    seq = OpenPoseReader(tracking="rank").read(folder)
     assert seq.individuals == ["id_0", "id_1"]
     assert seq.positions()[:, :2, 0, 0].tolist() == [[100.0, 301.0], [300.0, 101.0]]
 
@@ -97,7 +97,8 @@ def test_zero_triples_are_missing_and_threshold(tmp_path: Path) -> None:
 
 def test_openpose_1_0_key(tmp_path: Path) -> None:
     data = {"version": 1.0, "people": [{"pose_keypoints": keypoint_values(18, 1.0)}]}
-    seq = OpenPoseReader().read(write_openpose_folder(tmp_path / "f", {7: data}))
+    folder = write_openpose_folder(tmp_path / "f", {7: data})
+    seq = OpenPoseReader(frame_order="number").read(folder)
     assert seq.skeleton == "coco_18" and seq.n_frames == 8
 
 
@@ -116,9 +117,9 @@ def test_alphapose_sep_json_folder(tmp_path: Path) -> None:
     assert seq.skeleton == "coco_18" and seq.n_frames == 3
 
 
-def test_not_a_folder(tmp_path: Path) -> None:
+def test_one_file_without_people(tmp_path: Path) -> None:
     path = write_json(tmp_path / "clip_000000000000_keypoints.json", openpose_frame([]))
-    with pytest.raises(PoseFileError, match="expected a folder"):
+    with pytest.raises(PoseFileError, match="no person in any frame"):
         OpenPoseReader().read(path)
 
 
@@ -145,8 +146,10 @@ def test_file_name_without_number(tmp_path: Path) -> None:
     folder = write_openpose_folder(tmp_path / "f", {0: openpose_frame([(1.0, -1)])})
     write_json(folder / "last_keypoints.json", openpose_frame([]))
     with pytest.raises(PoseFileError, match="no frame number") as caught:
-        OpenPoseReader().read(folder)
+        OpenPoseReader(frame_order="number").read(folder)
     assert caught.value.record == "last_keypoints.json"
+    seq = OpenPoseReader().read(folder)  # auto: the files in name order
+    assert seq.n_frames == 2 and "frame_order" in [entry["stage"] for entry in seq.log]
 
 
 def test_broken_frame_file_is_named(folder: Path) -> None:

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 
 from posekit.errors import PosekitError
+from posekit.presence import DEFAULT_MAX_GAP, keep_present
 from posekit.sequence import PoseSequence
 
 SKELETON = "mpi_inf_3dhp_28"
@@ -219,13 +220,15 @@ def run_baseline(
     parameters: Mapping[str, Any],
     predict: Any,
     fill_gaps: int = 0,
+    max_gap: int | None = DEFAULT_MAX_GAP,
 ) -> PoseSequence:
     """Apply a per-individual predictor and assemble the output sequence.
 
     ``predict(position (T, 28, 2), observed (T, 28)) -> (T, 28, 2)`` returns a value
     for every joint it can (NaN elsewhere). Measured joints are passed through
     unchanged (their flags kept); every joint the baseline fills (gap filling
-    included) is marked imputed, with an unknown (NaN) confidence.
+    included) is marked imputed, with an unknown (NaN) confidence. Nothing is filled
+    where the person is absent (:func:`posekit.presence.keep_present` with ``max_gap``).
     """
     sequence = as_layout(sequence)
     if sequence.n_space != 2:
@@ -245,9 +248,8 @@ def run_baseline(
     out[~np.isfinite(out).all(axis=-1)] = np.nan
     confidence = np.where(new, np.nan, sequence.confidences())
     imputed = np.where(new, True, sequence.imputed_flags())
-    return sequence.replace(position=out, confidence=confidence, imputed=imputed).with_log(
-        name, dict(parameters)
-    )
+    filled = sequence.replace(position=out, confidence=confidence, imputed=imputed)
+    return keep_present(sequence, filled, max_gap).with_log(name, dict(parameters))
 
 
 # -- Gaussian regression for any observed subset ---------------------------------------

@@ -1,12 +1,14 @@
 """The ``interpolate`` baseline: a temporal cubic spline through each joint's observed
-frames. It fills gaps of joints that are sometimes observed; a joint never observed
-stays missing (it has nothing to interpolate)."""
+frames. It fills gaps of joints that are sometimes observed, where the person is present
+(:mod:`posekit.presence`); a joint never observed stays missing (it has nothing to
+interpolate)."""
 
 from __future__ import annotations
 
 import attrs
 import numpy as np
 
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
 from posekit.sequence import PoseSequence
 
 METHOD = "interpolate"
@@ -69,16 +71,28 @@ class Interpolate:
     """Fill the gaps of each joint by a temporal cubic spline (``interpolate: {}``).
 
     Measured joints pass through unchanged; every value it creates is marked imputed.
+    Only frames where the person is present are filled (:mod:`posekit.presence`).
 
     Parameters
     ----------
     max_gap
-        Longest gap filled, in frames; None: every gap.
+        Longest gap filled, in frames, of a joint and of the whole person; longer
+        gaps, and the frames before the person's first and after its last detection,
+        stay missing. None: every gap in between.
     edges
-        Hold the first and last observations over the sequence's ends.
+        Hold a joint's first and last observations over the frames before and after
+        them where the person is present.
+
+    Examples
+    --------
+    >>> position = np.full((6, 2, 1, 1), np.nan)
+    >>> position[[1, 3]] = 1.0
+    >>> seq = PoseSequence.from_arrays(position, keypoints=["a"])
+    >>> Interpolate()(seq).observed()[0, :, 0].astype(int).tolist()
+    [0, 1, 1, 1, 0, 0]
     """
 
-    max_gap: int | None = None
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
     edges: bool = True
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
@@ -91,8 +105,9 @@ class Interpolate:
         )
         new = np.isfinite(out).all(axis=-1) & ~observed
         out[~np.isfinite(out).all(axis=-1)] = np.nan
-        return sequence.replace(
+        filled = sequence.replace(
             position=out,
             confidence=np.where(new, np.nan, sequence.confidences()),
             imputed=np.where(new, True, sequence.imputed_flags()),
-        ).with_log(METHOD, attrs.asdict(self))
+        )
+        return keep_present(sequence, filled, self.max_gap).with_log(METHOD, attrs.asdict(self))

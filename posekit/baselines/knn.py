@@ -11,10 +11,12 @@ units), so the model file stays small.
 from __future__ import annotations
 
 from pathlib import Path
+
 import attrs
 import numpy as np
 
 from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.sequence import PoseSequence
 
 METHOD = "knn"
@@ -99,6 +101,10 @@ class Knn:
     fill_gaps
         Interior gaps of a joint of at most this many frames are first filled by
         linear interpolation (0: never); those values are imputed too.
+    max_gap
+        Longest absence of the person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
 
     Notes
     -----
@@ -108,6 +114,7 @@ class Knn:
     model: Path | None = None
     k: int | None = None
     fill_gaps: int = FILL_GAPS
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def load(self) -> FrameDatabase:
         """The database, with the ``k`` override applied."""
@@ -118,5 +125,6 @@ class Knn:
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         database = self.load()
         return run_baseline(
-            sequence, METHOD, attrs.asdict(self), database.predict, self.fill_gaps
+            sequence, METHOD, attrs.asdict(self), database.predict, self.fill_gaps,
+            self.max_gap,
         )

@@ -4,10 +4,12 @@ joints by a similarity transform (Procrustes: translation, rotation, uniform sca
 from __future__ import annotations
 
 from pathlib import Path
+
 import attrs
 import numpy as np
 
 from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.procrustes import fit_similarity
 from posekit.sequence import PoseSequence
 
@@ -70,6 +72,10 @@ class MeanPose:
     fill_gaps
         Interior gaps of a joint of at most this many frames are first filled by
         linear interpolation (0: never); those values are imputed too.
+    max_gap
+        Longest absence of the person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
 
     Notes
     -----
@@ -78,6 +84,7 @@ class MeanPose:
 
     model: Path | None = None
     fill_gaps: int = FILL_GAPS
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         arrays, _ = cached_model(self.model, METHOD)
@@ -88,4 +95,5 @@ class MeanPose:
             attrs.asdict(self),
             lambda pos, seen: fit_mean_pose(template, pos, seen),
             self.fill_gaps,
+            self.max_gap,
         )

@@ -33,6 +33,7 @@ from posekit.baselines.common import (
     moving_nanmean,
     run_baseline,
 )
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.sequence import PoseSequence
 
 METHOD = "ridge"
@@ -163,6 +164,10 @@ class Ridge:
     fill_gaps
         Interior gaps of a joint of at most this many frames are first filled by
         linear interpolation (0: never); those values are imputed too.
+    max_gap
+        Longest absence of the person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
     scale_window
         Frames over which the per-frame scale estimate is averaged.
     scale
@@ -177,6 +182,7 @@ class Ridge:
     model: Path | None = None
     alpha: float | None = None
     fill_gaps: int = FILL_GAPS
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
     scale_window: int = 25
     scale: Literal["gls", "spread"] = "gls"
 
@@ -193,6 +199,7 @@ class Ridge:
             attrs.asdict(self),
             lambda pos, seen: model.predict(pos, seen, self.scale_window, self.scale),
             self.fill_gaps,
+            self.max_gap,
         )
 
 

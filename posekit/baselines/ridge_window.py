@@ -32,6 +32,7 @@ from posekit.baselines.common import (
     conditional,
     run_baseline,
 )
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.sequence import PoseSequence
 
 METHOD = "ridge_window"
@@ -283,6 +284,10 @@ class RidgeWindow:
     fill_gaps
         Interior gaps of a joint of at most this many frames are first filled by
         linear interpolation (0: never); those values are imputed too.
+    max_gap
+        Longest absence of the person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
     overlap
         Fraction of a window shared with the next (0.5: half-overlapping).
     scale
@@ -293,6 +298,7 @@ class RidgeWindow:
     model: Path | None = None
     alpha: float | None = None
     fill_gaps: int = FILL_GAPS
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
     overlap: float = 0.5
     scale: Literal["gls", "spread"] = "gls"
 
@@ -309,6 +315,7 @@ class RidgeWindow:
             attrs.asdict(self),
             lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale),
             self.fill_gaps,
+            self.max_gap,
         )
 
 

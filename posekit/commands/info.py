@@ -24,6 +24,7 @@ def info(
     """
     from posekit.errors import PosekitError
     from posekit.io.choose import choose_reader
+    from posekit.io.tracking import ids_origin
     from posekit.registry import get_registry
 
     try:
@@ -45,6 +46,8 @@ def info(
     }
     for key, value in lines.items():
         typer.echo(f"{key:<12} {value}")
+    if origin := ids_origin(sequence):
+        typer.echo(f"{'ids':<12} {origin}")
     observed, imputed = sequence.observed(), sequence.imputed_flags()
     typer.echo(f"{'observed':<12} {_percent(observed)} of keypoints")
     typer.echo(f"{'imputed':<12} {_percent(imputed)} of keypoints")

@@ -40,20 +40,19 @@ from posekit.errors import PoseFileError, PoseSequenceError
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._records import (
-    MAX_FRAME_DIGITS,
     as_float,
     assemble,
-    frame_number,
     individual_numbers,
-    individuals_by_rank,
-    individuals_from_tracks,
     layout_for,
     load_json,
     numeric_rows,
     read_head,
     track_id,
 )
-from posekit.io.openpose import PersonRecord, people_of, people_to_sequence
+from posekit.io.frame_order import FrameOrder, number_frames
+from posekit.io.openpose import FRAME_FILE, PersonRecord, people_of, people_to_sequence
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
+from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
@@ -70,14 +69,6 @@ OPEN_LAYOUTS: dict[int, str] = {18: "coco_18"}
 _STRING_IMAGE_ID = re.compile(r'"image_id"\s*:\s*"')
 
 
-def _frame_of(value: Any) -> int | None:
-    if type(value) is int:
-        return value if 0 <= value < 10**MAX_FRAME_DIGITS else None
-    if isinstance(value, str):
-        return frame_number(value)
-    return None
-
-
 @attrs.frozen
 class AlphaPoseReader:
     """Read an AlphaPose results file (default, ``open`` or ``cmu`` format).
@@ -90,15 +81,30 @@ class AlphaPoseReader:
         Keypoints with a lower confidence lose their position; confidence is kept.
     skeleton
         Skeleton name for a layout the keypoint count does not tell (it must fit).
+    frame_order
+        How image names become frames (:mod:`posekit.io.frame_order`): ``number``
+        (the last number of the name), ``sequential`` (the order of the records),
+        ``file_name`` (natural order of the names) or ``auto`` (``number`` unless the
+        numbers cannot be frame numbers: a name without one, a single image, numbers
+        over 100 times sparser than the images; then ``file_name``, with a message).
+    tracking
+        Individuals when the file has no track ids (:mod:`posekit.io.tracking`):
+        ``auto`` links detections into tracks, ``rank`` makes ``id_0`` the highest
+        ``score`` of each frame (the behaviour before posekit tracked), ``none``
+        refuses such files.
+    track_max_gap
+        Frames a track may be missing and still continue (``tracking: auto``).
+    track_max_distance
+        Farthest link between frames, in person sizes (``tracking: auto``).
 
     Notes
     -----
-    The frame axis runs from 0 to the largest frame number; frames nobody was found
-    in are NaN rows. Keypoints written ``0, 0, 0`` are missing (NaN position,
-    confidence 0): AlphaPose itself never writes them, posekit's writer does for
-    missing joints. With track ids (``idx``) individuals are ``id_<track>``; without
-    (or when ids repeat in a frame), ``id_0`` is the highest ``score`` of each frame,
-    ``id_1`` the next, and so on.
+    The frame axis runs from 0 to the last frame; frames nobody was found in are NaN
+    rows. Keypoints written ``0, 0, 0`` are missing (NaN position, confidence 0):
+    AlphaPose itself never writes them, posekit's writer does for missing joints. With
+    track ids (``idx``) individuals are ``id_<track>``. Without them (AlphaPose without
+    ``--pose_track`` writes 0 for everybody, so ids repeating in a frame count as none)
+    the ids come from ``tracking``; the provenance log says so (``individuals``).
 
     Examples
     --------
@@ -116,6 +122,10 @@ class AlphaPoseReader:
     fps: float | None = None
     confidence_threshold: float | None = None
     skeleton: str | None = None
+    frame_order: FrameOrder = "auto"
+    tracking: Tracking = "auto"
+    track_max_gap: int = DEFAULT_MAX_GAP
+    track_max_distance: float = DEFAULT_MAX_DISTANCE
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -130,7 +140,9 @@ class AlphaPoseReader:
                     '"idx"' in head or '"box"' in head or _STRING_IMAGE_ID.search(head) is not None
                 )
             )
-        return head.startswith("{") and '"AlphaPose' in head
+        return (
+            head.startswith("{") and '"AlphaPose' in head and FRAME_FILE.match(head) is None
+        )
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file.
@@ -157,11 +169,12 @@ class AlphaPoseReader:
         if not data:
             raise PoseFileError(path, "no detection in the file")
         n = len(data)
-        frames = np.empty(n, dtype=np.int64)
+        image_of = np.empty(n, dtype=np.int64)
         scores = np.full(n, np.nan)
         tracks: list[int] = []
         rows: list[Any] = []
-        frame_cache: dict[Any, int | None] = {}
+        images: dict[int | str, int] = {}  # image name -> its index
+        first_records: list[int] = []  # the first record of each image
         width = -1
         for i, record in enumerate(data):
             if type(record) is not dict:
@@ -181,18 +194,17 @@ class AlphaPoseReader:
                     )
                 width = len(keypoints)
             image_id = record.get("image_id")
-            key = image_id if type(image_id) in (int, str) else None
-            if key not in frame_cache:
-                frame_cache[key] = _frame_of(key)
-            frame = frame_cache[key]
-            if frame is None:
+            if type(image_id) not in (int, str):
                 raise PoseFileError(
                     path,
-                    f"no frame number in {image_id!r} (expected e.g. '12.jpg' or 12)",
+                    f"expected an image name or number, got {image_id!r}",
                     record=f"[{i}]",
                     field="image_id",
                 )
-            frames[i] = frame
+            if image_id not in images:
+                images[image_id] = len(images)
+                first_records.append(i)
+            image_of[i] = images[image_id]
             rows.append(keypoints)
             if "score" in record:
                 score = as_float(record["score"])
@@ -221,52 +233,69 @@ class AlphaPoseReader:
         )
         values = numeric_rows(rows, lambda i: (path, f"[{i}]"), "keypoints")
         xyc = values.reshape(n, width // 3, 3)[:, : layout.n_keypoints]
+        names = list(images)
+        order = number_frames(
+            path, names, self.frame_order, records=[f"[{i}]" for i in first_records],
+            field="image_id",
+        )  # fmt: skip
+        frames = np.array([order.of[name] for name in names], dtype=np.int64)[image_of]
+        missing = (xyc == 0).all(axis=-1)
         tracked = len(tracks) == n and min(tracks) >= 0
-        individuals = individuals_from_tracks(frames, np.array(tracks)) if tracked else None
-        slots, names = individuals or individuals_by_rank(frames, scores)
-        return assemble(
+        found = individuals(
+            path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
+            tracks=np.array(tracks) if tracked else None, scores=scores,
+            tracking=self.tracking, max_gap=self.track_max_gap,
+            max_distance=self.track_max_distance,
+        )  # fmt: skip
+        sequence = assemble(
             path,
             frames=frames,
-            slots=slots,
-            individuals=names,
+            slots=found.slots,
+            individuals=found.names,
             points=xyc[..., :2],
             confidence=xyc[..., 2],
-            missing=(xyc == 0).all(axis=-1),
+            missing=missing,
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
             fps=self.fps,
             confidence_threshold=self.confidence_threshold,
             source_software="AlphaPose",
+            n_frames=order.n_frames,
         )
+        return found.logged(order.logged(sequence))
 
     def _read_open(self, path: Path, data: dict[str, Any]) -> PoseSequence:
         people: list[PersonRecord] = []
+        names = list(data)
+        order = number_frames(
+            path, names, self.frame_order, records=[f"[{name!r}]" for name in names]
+        )
         for name, entry in data.items():
-            record = f"[{name!r}]"
-            frame = frame_number(name)
-            if frame is None:
-                raise PoseFileError(path, "no frame number in the image name", record=record)
             cmu = isinstance(entry, dict) and "bodies" in entry and "people" not in entry
             people += people_of(
                 path,
                 entry,
-                frame,
-                record=f"{record}.",
+                order.of[name],
+                record=f"[{name!r}].",
                 people_key="bodies" if cmu else "people",
                 keypoint_keys=("joints",) if cmu else ("pose_keypoints_2d",),
             )
         if not people:
             raise PoseFileError(path, "no detection in the file")
-        return people_to_sequence(
+        sequence = people_to_sequence(
             path,
             people,
-            n_frames=max(p.frame for p in people) + 1,
+            n_frames=order.n_frames,
             layouts=OPEN_LAYOUTS,
             skeleton=self.skeleton,
             fps=self.fps,
             confidence_threshold=self.confidence_threshold,
             source_software="AlphaPose",
+            tracking=self.tracking,
+            track_max_gap=self.track_max_gap,
+            track_max_distance=self.track_max_distance,
         )
+        return order.logged(sequence)
 
 
 @attrs.frozen

@@ -31,20 +31,20 @@ from posekit.hookspecs import hookimpl
 from posekit.io._records import (
     as_float,
     assemble,
-    individuals_by_rank,
-    individuals_from_tracks,
     layout_for,
     load_json,
     numeric_rows,
     read_head,
     track_id,
 )
+from posekit.io.frame_order import natural_key
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Individuals, Tracking, individuals
+from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 #: Skeleton of a results record by its number of keypoints (133: COCO-WholeBody's body).
 LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_17"}
-_DIGIT_RUNS = re.compile(r"(\d+)")
 _NUMERIC_IMAGE_ID = re.compile(r'"image_id"\s*:\s*-?\d')
 _ANNOTATION_KEYS = ('"annotations"', '"images"', '"categories"')
 
@@ -94,13 +94,7 @@ def _sorted_ids(path: Path, ids: list[Any], field: str) -> list[Any]:
     """Distinct ids in order: numbers by value, strings naturally ("img2" < "img10")."""
     if len({type(i) for i in ids}) > 1:
         raise PoseFileError(path, "image ids mix numbers and strings", field=field)
-    return sorted(set(ids), key=_natural_key)
-
-
-def _natural_key(value: int | str) -> Any:
-    if isinstance(value, int):
-        return value
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in _DIGIT_RUNS.split(value)]
+    return sorted(set(ids), key=natural_key)
 
 
 @attrs.frozen
@@ -122,6 +116,15 @@ class CocoReader:
     frame_order
         Order of the images (= frames) of an annotation file: by ``"image_id"`` or
         by ``"file_name"``.
+    tracking
+        Individuals when the records have no ``track_id`` (:mod:`posekit.io.tracking`):
+        ``auto`` links detections into tracks, ``rank`` makes ``id_0`` the first
+        annotation of each image or the highest ``score`` of a results file (the
+        behaviour before posekit tracked), ``none`` refuses such files.
+    track_max_gap
+        Frames a track may be missing and still continue (``tracking: auto``).
+    track_max_distance
+        Farthest link between frames, in person sizes (``tracking: auto``).
 
     Notes
     -----
@@ -130,8 +133,8 @@ class CocoReader:
     visible ones only. Annotations without any labelled keypoint (crowd regions) are
     skipped. Results: the keypoint scores are the confidences, ``0, 0, 0`` is missing.
     With ``track_id`` on every record (unique within an image) individuals are
-    ``id_<track>``; otherwise ``id_0`` is the first annotation of each image, or the
-    highest ``score`` of a results file.
+    ``id_<track>``; otherwise ``tracking`` assigns them and the provenance log says so
+    (``individuals``).
 
     Examples
     --------
@@ -156,6 +159,9 @@ class CocoReader:
     frame_order: Literal["image_id", "file_name"] = attrs.field(
         default="image_id", validator=attrs.validators.in_(("image_id", "file_name"))
     )
+    tracking: Tracking = "auto"
+    track_max_gap: int = DEFAULT_MAX_GAP
+    track_max_distance: float = DEFAULT_MAX_DISTANCE
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -264,16 +270,13 @@ class CocoReader:
             raise PoseFileError(path, "no annotation with a labelled keypoint", field="annotations")
         xyv, frames = xyv[keep], frames[keep]
         tracks = [found.tracks[i] for i in keep]
-        individuals = None
-        if all(t is not None for t in tracks):
-            individuals = individuals_from_tracks(frames, np.array(tracks, dtype=np.int64))
-        slots, ids = individuals or individuals_by_rank(frames)
         visibility = np.clip(xyv[..., 2], 0.0, 2.0)
-        return assemble(
+        people = self._individuals(path, frames, xyv[..., :2], visibility <= 0, tracks, None)
+        sequence = assemble(
             path,
             frames=frames,
-            slots=slots,
-            individuals=ids,
+            slots=people.slots,
+            individuals=people.names,
             points=xyv[..., :2],
             confidence=np.where(visibility > 0, visibility / 2.0, np.nan),
             missing=visibility <= 0,
@@ -284,6 +287,7 @@ class CocoReader:
             source_software="COCO",
             n_frames=len(order),
         )
+        return people.logged(sequence)
 
     def _read_results(self, path: Path, data: list[Any]) -> PoseSequence:
         if self.frame_order != "image_id":
@@ -308,24 +312,43 @@ class CocoReader:
         order = _sorted_ids(path, found.image_ids, "image_id")
         rank = {image_id: frame for frame, image_id in enumerate(order)}
         frames = np.array([rank[i] for i in found.image_ids], dtype=np.int64)
-        individuals = None
-        if all(t is not None for t in found.tracks):
-            individuals = individuals_from_tracks(frames, np.array(found.tracks, dtype=np.int64))
-        slots, ids = individuals or individuals_by_rank(frames, np.array(found.scores))
-        return assemble(
+        missing = (xyc == 0).all(axis=-1)
+        people = self._individuals(
+            path, frames, xyc[..., :2], missing, found.tracks, np.array(found.scores)
+        )
+        sequence = assemble(
             path,
             frames=frames,
-            slots=slots,
-            individuals=ids,
+            slots=people.slots,
+            individuals=people.names,
             points=xyc[..., :2],
             confidence=xyc[..., 2],
-            missing=(xyc == 0).all(axis=-1),
+            missing=missing,
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
             fps=self.fps,
             confidence_threshold=self.confidence_threshold,
             source_software="COCO",
         )
+        return people.logged(sequence)
+
+    def _individuals(
+        self,
+        path: Path,
+        frames: np.ndarray,
+        points: np.ndarray,
+        missing: np.ndarray,
+        tracks: list[int | None],
+        scores: np.ndarray | None,
+    ) -> Individuals:
+        """Who each record is: its ``track_id`` or, without, as ``tracking`` says."""
+        tracked = all(t is not None for t in tracks)
+        return individuals(
+            path, frames, np.where(missing[..., None], np.nan, points),
+            tracks=np.array(tracks, dtype=np.int64) if tracked else None, scores=scores,
+            tracking=self.tracking, max_gap=self.track_max_gap,
+            max_distance=self.track_max_distance,
+        )  # fmt: skip
 
     @staticmethod
     def _values(path: Path, found: _Records, n_keypoints: int) -> np.ndarray:

@@ -20,6 +20,7 @@ its ``*.json`` files, so that folder reads too (COCO-18 layout).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -31,22 +32,25 @@ from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_folder, refuse_input
 from posekit.io._records import (
     assemble,
-    frame_number,
     individual_numbers,
-    individuals_by_rank,
-    individuals_from_tracks,
     layout_for,
     load_json,
     numeric_rows,
     read_head,
     track_id,
 )
+from posekit.io.frame_order import FrameOrder, number_frames
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
+from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
 #: Skeleton of a body array by its number of keypoints.
 LAYOUTS: dict[int, str] = {25: "body_25", 18: "coco_18", 28: "mpi_inf_3dhp_28"}
 _POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
+#: The start of one frame file: ``{"version": ..., "people": [...]}`` (OpenPose's, or one
+#: of AlphaPose's ``--format open`` ``sep-json`` files).
+FRAME_FILE = re.compile(r'\s*\{\s*"(version|people)"\s*:')
 _EMPTY_PARTS = (
     "face_keypoints_2d",
     "hand_left_keypoints_2d",
@@ -120,12 +124,16 @@ def people_to_sequence(
     fps: float | None,
     confidence_threshold: float | None,
     source_software: str,
+    tracking: Tracking = "auto",
+    track_max_gap: int = DEFAULT_MAX_GAP,
+    track_max_distance: float = DEFAULT_MAX_DISTANCE,
 ) -> PoseSequence:
     """Build a sequence from the people of all frames (``x, y, c`` per keypoint).
 
     Keypoints written as ``0, 0, 0`` are missing. People are individuals by their
     ``person_id`` when every person has a distinct non-negative one in its frame,
-    else by their order in the frame (``id_0`` first).
+    else as ``tracking`` says (:func:`posekit.io.tracking.individuals`; ``rank``: by
+    their order in the frame, ``id_0`` first).
     """
     if not people:
         raise PoseFileError(path, "no person in any frame")
@@ -155,18 +163,21 @@ def people_to_sequence(
     xyc = values.reshape(len(people), width // 3, 3)[:, : layout.n_keypoints]
     frames = np.array([p.frame for p in people], dtype=np.int64)
     ids = [p.person_id for p in people]
-    individuals = None
-    if all(i is not None and i >= 0 for i in ids):
-        individuals = individuals_from_tracks(frames, np.array(ids, dtype=np.int64))
-    slots, names = individuals or individuals_by_rank(frames)
-    return assemble(
+    tracked = all(i is not None and i >= 0 for i in ids)
+    missing = (xyc == 0).all(axis=-1)
+    found = individuals(
+        path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
+        tracks=np.array(ids, dtype=np.int64) if tracked else None, tracking=tracking,
+        max_gap=track_max_gap, max_distance=track_max_distance,
+    )  # fmt: skip
+    sequence = assemble(
         path,
         frames=frames,
-        slots=slots,
-        individuals=names,
+        slots=found.slots,
+        individuals=found.names,
         points=xyc[..., :2],
         confidence=xyc[..., 2],
-        missing=(xyc == 0).all(axis=-1),
+        missing=missing,
         skeleton=layout.skeleton,
         keypoints=layout.keypoints,
         fps=fps,
@@ -174,6 +185,7 @@ def people_to_sequence(
         source_software=source_software,
         n_frames=n_frames,
     )
+    return found.logged(sequence)
 
 
 def _frame_files(folder: Path) -> list[Path]:
@@ -182,7 +194,7 @@ def _frame_files(folder: Path) -> list[Path]:
 
 @attrs.frozen
 class OpenPoseReader:
-    """Read a folder of OpenPose ``*_keypoints.json`` files (one per frame).
+    """Read OpenPose ``*_keypoints.json`` files: a folder of them (one per frame) or one.
 
     Parameters
     ----------
@@ -193,14 +205,30 @@ class OpenPoseReader:
         Frames per second (the files have none); None gives time in frames.
     confidence_threshold
         Keypoints with a lower confidence lose their position; confidence is kept.
+    frame_order
+        How file names become frames (:mod:`posekit.io.frame_order`): ``number`` (the
+        last number of the name), ``sequential`` (the files sorted by name),
+        ``file_name`` (natural order of the names) or ``auto`` (``number`` unless the
+        numbers cannot be frame numbers: a name without one, a single file, numbers
+        over 100 times sparser than the files; then ``file_name``, with a message).
+    tracking
+        Individuals when ``person_id`` is ``-1`` (OpenPose's default) or repeats
+        (:mod:`posekit.io.tracking`): ``auto`` links detections into tracks, ``rank``
+        makes ``id_0`` the first person of each file (the behaviour before posekit
+        tracked), ``none`` refuses such files.
+    track_max_gap
+        Frames a track may be missing and still continue (``tracking: auto``).
+    track_max_distance
+        Farthest link between frames, in person sizes (``tracking: auto``).
 
     Notes
     -----
-    The frame number of a file is the last number in its name; the frame axis runs
-    from 0 to the largest, and frames without a file or without people are NaN.
-    Keypoints written ``0, 0, 0`` (not found) are NaN with confidence 0.
-    ``person_id`` is OpenPose's track id: ``-1`` (or ``[-1]``), untracked, makes the
-    people of each frame individuals by their order in the file.
+    The frame axis runs over the frames of ``frame_order``; frames without a file or
+    without people are NaN. Keypoints written ``0, 0, 0`` (not found) are NaN with
+    confidence 0. ``person_id`` is OpenPose's track id: when every person has a
+    distinct non-negative one in its frame, individuals are ``id_<person_id>``;
+    otherwise ``tracking`` assigns them and the provenance log says so
+    (``individuals``). A single ``.json`` file reads as one frame (``auto``).
 
     Examples
     --------
@@ -213,65 +241,63 @@ class OpenPoseReader:
     >>> seq = OpenPoseReader().read(folder)
     >>> seq.skeleton, seq.n_frames, bool(np.isnan(seq.positions()[0, 1]).all())
     ('body_25', 3, True)
+    >>> OpenPoseReader().read(folder / "clip_000000000002_keypoints.json").n_frames
+    1
     """
 
-    suffixes: ClassVar[tuple[str, ...]] = ("",)
+    suffixes: ClassVar[tuple[str, ...]] = ("", ".json")
     skeleton: str | None = None
     fps: float | None = None
     confidence_threshold: float | None = None
+    frame_order: FrameOrder = "auto"
+    tracking: Tracking = "auto"
+    track_max_gap: int = DEFAULT_MAX_GAP
+    track_max_distance: float = DEFAULT_MAX_DISTANCE
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """True for a folder with ``*_keypoints.json`` files, or ``*.json`` with people."""
+        """True for a folder with ``*_keypoints.json`` files, or ``*.json`` with people,
+        and for one such file (an object with ``people`` and OpenPose's ``version``)."""
         if not path.is_dir():
-            return False
+            head = read_head(path, 4096)
+            return FRAME_FILE.match(head) is not None
         if next(path.glob("*_keypoints.json"), None) is not None:
             return True
         first = next(path.glob("*.json"), None)
         return first is not None and '"people"' in read_head(first, 4096)
 
     def read(self, path: Path) -> PoseSequence:
-        """Read the folder.
+        """Read the folder (or the file).
 
         Raises
         ------
         PoseFileError
-            If it is no folder, holds no frame files, two files claim one frame, or
-            a file is malformed (naming the file, the person and the field).
+            If it holds no frame files, two files claim one frame, or a file is
+            malformed (naming the file, the person and the field).
         """
         path = Path(path)
-        if not path.is_dir():
-            raise PoseFileError(
-                path, "expected a folder of *_keypoints.json files (OpenPose --write_json)"
-            )
-        files = _frame_files(path)
+        files = _frame_files(path) if path.is_dir() else [path]
         if not files:
             raise PoseFileError(path, "no frames: the folder has no *_keypoints.json files")
+        names = [file.name for file in files]
+        order = number_frames(path, names, self.frame_order, records=names)
         people: list[PersonRecord] = []
-        seen: dict[int, Path] = {}
         for file in files:
-            frame = frame_number(file.name)
-            if frame is None:
-                raise PoseFileError(path, "no frame number in the file name", record=file.name)
-            if frame in seen:
-                raise PoseFileError(
-                    path,
-                    f"{seen[frame].name} and {file.name} are both frame {frame} "
-                    "(files of two videos in one folder?)",
-                    record=file.name,
-                )
-            seen[frame] = file
-            people += people_of(file, load_json(file), frame)
-        return people_to_sequence(
+            people += people_of(file, load_json(file), order.of[file.name])
+        sequence = people_to_sequence(
             path,
             people,
-            n_frames=max(seen) + 1,
+            n_frames=order.n_frames,
             layouts=LAYOUTS,
             skeleton=self.skeleton,
             fps=self.fps,
             confidence_threshold=self.confidence_threshold,
             source_software="OpenPose",
+            tracking=self.tracking,
+            track_max_gap=self.track_max_gap,
+            track_max_distance=self.track_max_distance,
         )
+        return order.logged(sequence)
 
 
 @attrs.frozen

@@ -18,6 +18,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.grid import SKELETON
 from posekit.hookspecs import hookimpl
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
 from posekit.registry import Registry, get_registry
 from posekit.sequence import PoseSequence
 from posekit.windowing import pad_to_window
@@ -100,6 +101,10 @@ class Jumps:
         Seed of the prior samples; results are deterministic for a seed on CPU.
     batch_windows
         Windows optimised together at most (bounds memory on long sequences).
+    max_gap
+        Longest absence of a person (frames without any of its keypoints) filled;
+        longer absences and the frames before its first and after its last detection
+        stay missing (:mod:`posekit.presence`). None: every absence in between.
 
     Examples
     --------
@@ -127,6 +132,7 @@ class Jumps:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
     batch_windows: int = 2048
+    max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def __attrs_post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -246,10 +252,10 @@ class Jumps:
                     imputed[i] = True
                 output[i] = merged
         new_confidence = np.where(imputed & ~observed, np.nan, confidence)
-        return sequence.replace(
-            position=output, confidence=new_confidence, imputed=imputed
-        ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved,
-                             "model_sha256": model.metadata.get("sha256")})
+        filled = sequence.replace(position=output, confidence=new_confidence, imputed=imputed)
+        return keep_present(sequence, filled, self.max_gap).with_log(
+            "jumps", {**attrs.asdict(self), "resolved": resolved,
+                      "model_sha256": model.metadata.get("sha256")})
 
 
 def _model(path: str | None, device: str) -> JumpsModel:
