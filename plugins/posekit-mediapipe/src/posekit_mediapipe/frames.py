@@ -132,7 +132,8 @@ def _images(folder: Path, size: tuple[int, int]) -> Iterator[np.ndarray]:
         frame = _image(path)
         if frame.shape[1::-1] != size:
             raise PoseFileError(
-                path, f"image of {frame.shape[1]}x{frame.shape[0]} pixels; the first is {size[0]}x{size[1]}"
+                path,
+                f"image of {frame.shape[1]}x{frame.shape[0]} pixels; the first is {size[0]}x{size[1]}",
             )
         yield frame
 
