@@ -11,7 +11,9 @@ with ``preset: fast``) into a temporary folder, then draws:
 - ``pckh_curves.png`` and ``per_joint.png``: what ``posekit evaluate --plots`` draws for
   the upsample example against its ground truth;
 - ``upsample.gif``, ``openpose_occlusions.gif``, ``batch.gif``: the examples rendered,
-  input beside output (``posekit render``).
+  input beside output (``posekit render``);
+- ``mediapipe.gif``: the MediaPipe example (``examples/mediapipe/pipeline.yaml``, needs
+  the posekit-mediapipe plugin) drawn on its video.
 
 Rerun it whenever the shipped model changes; it takes a few minutes on two CPU cores.
 The images of other pages (e.g. ``training-curves.png``) are left alone.
@@ -55,6 +57,17 @@ def run_example(pipeline_file: Path, out: Path) -> Path:
     if not report.ok:
         raise SystemExit(f"{pipeline_file}: {report.summary()}")
     return out
+
+
+def mediapipe_figure(out: Path, path: Path) -> Path:
+    """Run the MediaPipe example and draw its result on its video."""
+    example = EXAMPLES / "mediapipe"
+    run_example(example / "pipeline.yaml", out)
+    return render(
+        PoseSequence.read_netcdf(out / "astronaut.nc"), path, video=example / "astronaut.mp4",
+        style=Style(height=180), titles=["astronaut.mp4: mediapipe, remap, jumps (fast)"],
+        progress=False,
+    )  # fmt: skip
 
 
 def body_joints(sequence: PoseSequence) -> PoseSequence:
@@ -198,6 +211,7 @@ def main() -> None:
                 fps=30, titles=[source.name, f"{output.stem}.nc (jumps, fast)"],
                 min_confidence=MIN_CONFIDENCE, progress=False,
             ))  # fmt: skip
+        written.append(mediapipe_figure(out, IMAGES / "mediapipe.gif"))
     for path in written:
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e3:.0f} kB)")
 

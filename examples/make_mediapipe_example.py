@@ -2,7 +2,7 @@
 moving and zooming over a plain background.
 
 Writes ``mediapipe/astronaut.mp4`` beside this script (or into the folder given as
-the first argument): 60 frames at 25 fps, 320x240 pixels. Each frame pastes the
+the first argument): 40 frames at 20 fps, 320x240 pixels. Each frame pastes the
 photograph, scaled by :func:`scale_at`, with its top-left corner at
 :func:`offset_at`, so where each landmark should be is known frame by frame.
 Needs scikit-image (in posekit's dev extra) and imageio-ffmpeg (``posekit[render]``).
@@ -22,8 +22,8 @@ from PIL import Image
 
 from posekit.render.media import write_frames
 
-FPS = 25
-FRAMES = 60
+FPS = 20
+FRAMES = 40
 SIZE = (320, 240)  # width, height
 BACKGROUND = (40, 44, 52)
 
