@@ -73,7 +73,22 @@ class UnknownNameError(PosekitError, KeyError):
 
 class PluginContractError(PosekitError):
     """A plugin registered a class that does not fit its kind, or an existing name
-    without ``replace=True``."""
+    without ``replace=True``.
+
+    Parameters
+    ----------
+    plugin
+        The plugin: ``plugin NAME VERSION (entry point ...)``.
+    reason
+        What was refused and why.
+    """
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        super().__init__(plugin, reason)
+        self.plugin, self.reason = plugin, reason
+
+    def __str__(self) -> str:
+        return f"{self.plugin}: {self.reason}"
 
 
 @attrs.frozen
@@ -139,10 +154,14 @@ class Registry:
             if item.name.endswith(".toml"):
                 name = item.name[: -len(".toml")]
                 if name in self.skeleton_files:
-                    _record_failure(self, self.origin, PluginContractError(
-                        f"skeleton {name!r} refused: already registered by "
-                        f"{self.skeleton_files[name][1]}"
-                    ), self.entry_point)  # fmt: skip
+                    taken = self.skeleton_files[name][1]
+                    refused = f"skeleton {name!r} refused: already registered by {taken}"
+                    _record_failure(
+                        self,
+                        self.origin,
+                        PluginContractError(self.origin, refused),
+                        self.entry_point,
+                    )
                     continue
                 self.skeleton_files[name] = (item, self.origin)
 
@@ -196,17 +215,18 @@ class Registry:
         )
         if not isinstance(name, str) or not name:
             raise PluginContractError(
-                f"{plugin}: a {kind} name must be a non-empty string, got {name!r}"
+                plugin, f"a {kind} name must be a non-empty string, got {name!r}"
             )
         problem = contract_problem(kind, cls)
         if problem is not None:
-            raise PluginContractError(f"{plugin}: {kind} {name!r} refused: {problem}")
+            raise PluginContractError(plugin, f"{kind} {name!r} refused: {problem}")
         if name in table:
             taken = table[name].origin
             if not replace:
                 raise PluginContractError(
-                    f"{plugin}: {kind} {name!r} refused: the name is already registered by "
-                    f"{taken}; pass replace=True to add_{kind} to replace it"
+                    plugin,
+                    f"{kind} {name!r} refused: the name is already registered by {taken}; "
+                    f"pass replace=True to add_{kind} to replace it",
                 )
             logger.warning("%s replaces the %s %r registered by %s", plugin, kind, name, taken)
         table[name] = Entry(name, kind, cls, self.origin)
@@ -286,7 +306,7 @@ def _call_hooks(
 def _record_failure(
     registry: Registry, name: str, err: BaseException, entry_point: str = ""
 ) -> None:
-    error = str(err) if isinstance(err, PluginContractError) else f"{type(err).__name__}: {err}"
+    error = err.reason if isinstance(err, PluginContractError) else f"{type(err).__name__}: {err}"
     failure = PluginFailure(name, error, entry_point)
     registry.failures.append(failure)
     warnings.warn(f"posekit plugin {failure} (skipped)", stacklevel=3)

@@ -152,9 +152,9 @@ def test_an_installed_plugin_with_a_plain_class_stage_is_refused_and_named(tmp_p
         registry = build_registry()
     errors = [str(failure) for failure in registry.failures]
     assert errors[0] == (
-        "my-plugin 1.0 (entry point posekit: mine = my_plugin): plugin my-plugin 1.0 (entry "
-        "point posekit: mine = my_plugin): stage 'shift' refused: Shift is not an attrs class: "
-        "decorate it with @attrs.frozen (its fields are the parameters pipelines check)"
+        "my-plugin 1.0 (entry point posekit: mine = my_plugin): stage 'shift' refused: Shift "
+        "is not an attrs class: decorate it with @attrs.frozen (its fields are the parameters "
+        "pipelines check)"
     )
     assert "skeleton 'coco_17' refused: already registered by posekit" in errors[1]
     assert len(warned) == 2
