@@ -770,7 +770,7 @@ def _parse_section(
     plugin_keys = ("reader", "estimator") if name == "input" else ("writer",)
     parameters = {k: v for k, v in section.items() if k not in ("path", *plugin_keys)}
     path, plugin = section.get("path"), section.get(kind)
-    estimator = section.get("estimator")
+    estimator = section.get("estimator") if name == "input" else None
     ok = True
     if estimator is not None and not isinstance(estimator, str):
         errors.append(

@@ -214,6 +214,9 @@ def test_estimator_input_problems_are_listed_before_any_work(tmp_path, registry)
     assert "expected an estimator name" in problems(estimator=3, path="*.vid")
     assert "no file matches" in problems(estimator="lines", path="*.mp4")
     assert not (tmp_path / "out").exists()
+    data = {"output": {"path": "out/{stem}.nc", "estimator": "lines"}}
+    with pytest.raises(InvalidPipelineError, match="output, key 'estimator': unknown parameter"):
+        Pipeline.from_dict(data, base=tmp_path, registry=registry)
 
 
 def test_posekit_plugins_lists_estimators(tmp_path):
