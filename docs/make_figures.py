@@ -15,6 +15,8 @@ with ``preset: fast``) into a temporary folder, then draws:
 - ``multi_person.gif``: the multi-person example (``examples/multi_person/``), the
   detections as the tracker linked them beside the JUMPS result (:func:`multi_person_figure`;
   alone: ``PYTHONPATH=.:docs python -c "import make_figures; make_figures.multi_person_figure()"``).
+- ``mediapipe.gif``: the MediaPipe example (``examples/mediapipe/pipeline.yaml``, needs
+  the posekit-mediapipe plugin) drawn on its video.
 
 Rerun it whenever the shipped model changes; it takes a few minutes on two CPU cores.
 The images of other pages (e.g. ``training-curves.png``) are left alone.
@@ -58,6 +60,17 @@ def run_example(pipeline_file: Path, out: Path) -> Path:
     if not report.ok:
         raise SystemExit(f"{pipeline_file}: {report.summary()}")
     return out
+
+
+def mediapipe_figure(out: Path, path: Path) -> Path:
+    """Run the MediaPipe example and draw its result on its video."""
+    example = EXAMPLES / "mediapipe"
+    run_example(example / "pipeline.yaml", out)
+    return render(
+        PoseSequence.read_netcdf(out / "astronaut.nc"), path, video=example / "astronaut.mp4",
+        style=Style(height=180), titles=["astronaut.mp4: mediapipe, remap, jumps (fast)"],
+        progress=False,
+    )  # fmt: skip
 
 
 def body_joints(sequence: PoseSequence) -> PoseSequence:
@@ -218,6 +231,7 @@ def main() -> None:
                 fps=30, titles=[source.name, f"{output.stem}.nc (jumps, fast)"],
                 min_confidence=MIN_CONFIDENCE, progress=False,
             ))  # fmt: skip
+        written.append(mediapipe_figure(out, IMAGES / "mediapipe.gif"))
     written.append(multi_person_figure())
     for path in written:
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e3:.0f} kB)")

@@ -1,5 +1,5 @@
-"""Hook specifications: how posekit and third parties add skeletons, readers, writers
-and stages.
+"""Hook specifications: how posekit and third parties add skeletons, readers, writers,
+stages, estimators and window strategies.
 
 A plugin is a module (or object) with functions marked ``@hookimpl`` that receive the
 :class:`~posekit.registry.Registry` and call its ``add_*`` methods. posekit's own
@@ -48,6 +48,12 @@ def posekit_register_writers(registry: Registry) -> None:
 @hookspec
 def posekit_register_stages(registry: Registry) -> None:
     """Add stages with ``registry.add_stage(name, stage_class)``."""
+
+
+@hookspec
+def posekit_register_estimators(registry: Registry) -> None:
+    """Add pose estimators (video or image folder to PoseSequence) with
+    ``registry.add_estimator(name, estimator_class)``."""
 
 
 @hookspec

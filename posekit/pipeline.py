@@ -10,7 +10,8 @@ A pipeline file (YAML, read with ``yaml.safe_load``)::
 
 - ``input.path`` is a glob pattern; ``reader`` is optional (chosen by the file's suffix,
   then by the readers' content check); every other key of ``input`` is a parameter of
-  the reader.
+  the reader. ``estimator: NAME`` instead of ``reader`` runs a pose estimator on videos
+  (or folders of images): ``input: {estimator: mediapipe, path: clips/*.mp4}``.
 - a step is a one-key mapping ``name: {parameters}``, or a bare name;
 - ``output.path`` may hold ``{stem}`` (the input file's name without suffix) and
   ``{individual}`` (one file per individual); ``writer`` is optional (chosen by the
@@ -67,17 +68,21 @@ class Input:
     reader
         A registered reader name; None chooses one per file.
     parameters
-        The reader's parameters.
+        The reader's (or the estimator's) parameters.
+    estimator
+        A registered estimator name, instead of a reader: the inputs are videos or
+        folders of images.
 
     Examples
     --------
     >>> Input("data/*.nc", parameters={"fps": 30})
-    Input(path='data/*.nc', reader=None, parameters={'fps': 30})
+    Input(path='data/*.nc', reader=None, parameters={'fps': 30}, estimator=None)
     """
 
     path: str
     reader: str | None = None
     parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    estimator: str | None = None
 
 
 @attrs.frozen
@@ -216,8 +221,12 @@ class RunReport:
 
 @attrs.frozen
 class _Job:
+    """One input: its path, what turns it into a sequence (a reader's ``read`` or an
+    estimator's ``estimate``), and that step's label in timings and errors."""
+
     path: Path
-    reader: Any
+    read: Callable[[Path], PoseSequence]
+    label: str = "read"
 
 
 @attrs.frozen
@@ -483,10 +492,10 @@ class Pipeline:
         assert self.output is not None
         timings: dict[str, float] = {}
         outputs: list[Path] = []
-        where = "read"
+        where = job.label
         try:
             clock = time.perf_counter()
-            sequence = job.reader.read(job.path)
+            sequence = job.read(job.path)
             timings[where] = time.perf_counter() - clock
             for where, step in zip(self.labels, self.steps, strict=True):
                 clock = time.perf_counter()
@@ -551,6 +560,8 @@ class Pipeline:
         assert self.input is not None
         pattern = str(self.base / Path(self.input.path).expanduser())
         matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+        if self.input.estimator is not None:
+            return self._estimator_jobs(self.input.estimator, matches, registry, errors)
         paths = [p for p in matches if p.is_file() or (p.is_dir() and self._reads_folder(p, registry))]
         if not paths:
             errors.append(
@@ -582,7 +593,40 @@ class Pipeline:
                         )
                     )
             if readers[entry.name] is not None:
-                jobs.append(_Job(path, readers[entry.name]))
+                jobs.append(_Job(path, readers[entry.name].read))
+        return jobs
+
+    def _estimator_jobs(
+        self, name: str, matches: list[Path], registry: Registry, errors: list[PipelineError]
+    ) -> list[_Job]:
+        """The videos (or image folders) an estimator runs on; problems go to ``errors``."""
+        assert self.input is not None
+
+        def fail(message: str, key: str | None) -> None:
+            errors.append(PipelineError(self.source, message, step="input", key=key))
+
+        try:
+            entry = registry.entry("estimator", name)
+        except UnknownNameError as err:
+            fail(str(err), "estimator")
+            return []
+        estimator, problems = build(entry.cls, self.input.parameters, self.base)
+        for problem in problems:
+            fail(f"{problem.message} (estimator {name!r})", problem.key)
+        suffixes = tuple(entry.cls.suffixes)
+        reads_folders = "" in suffixes
+        paths = [p for p in matches if p.is_file() or (p.is_dir() and reads_folders)]
+        if not paths:
+            fail(f"no file matches {self.base / Path(self.input.path).expanduser()}", "path")
+        readable = ", ".join(s for s in suffixes if s)
+        if reads_folders:
+            readable += " and folders of images"
+        jobs: list[_Job] = []
+        for path in paths:
+            if path.is_file() and path.suffix.lower() not in suffixes:
+                fail(f"{path}: the estimator {name!r} reads {readable}", "path")
+            elif estimator is not None:
+                jobs.append(_Job(path, estimator.estimate, f"estimate ({name})"))
         return jobs
 
     def _reads_folder(self, folder: Path, registry: Registry) -> bool:
@@ -723,9 +767,22 @@ def _parse_section(
     if not isinstance(section, dict):
         errors.append(PipelineError(source, f"expected a mapping, got {section!r}", step=name))
         return None
-    parameters = {k: v for k, v in section.items() if k not in ("path", kind)}
+    plugin_keys = ("reader", "estimator") if name == "input" else ("writer",)
+    parameters = {k: v for k, v in section.items() if k not in ("path", *plugin_keys)}
     path, plugin = section.get("path"), section.get(kind)
+    estimator = section.get("estimator") if name == "input" else None
     ok = True
+    if estimator is not None and not isinstance(estimator, str):
+        errors.append(
+            PipelineError(source, "expected an estimator name", step=name, key="estimator")
+        )
+        ok = False
+    if estimator is not None and plugin is not None:
+        errors.append(PipelineError(
+            source, "give a reader (pose files) or an estimator (videos), not both",
+            step=name, key="estimator",
+        ))  # fmt: skip
+        ok = False
     if not isinstance(path, str) or not path:
         errors.append(PipelineError(source, "expected a path (a string)", step=name, key="path"))
         ok = False
@@ -734,8 +791,9 @@ def _parse_section(
         ok = False
     if not ok:
         return None
-    cls = Input if name == "input" else Output
-    return cls(path, plugin, parameters)
+    if name == "input":
+        return Input(path, plugin, parameters, estimator)
+    return Output(path, plugin, parameters)
 
 
 def _output_path(template: str, input_path: Path, individual: str | None) -> Path:

@@ -1,4 +1,4 @@
-"""What readers, writers and stages look like.
+"""What readers, writers, stages and estimators look like.
 
 Each is a class whose constructor arguments are its parameters (an attrs class, so
 pipelines can check parameter names and types before any work starts) and whose
@@ -45,3 +45,19 @@ class Writer(Protocol):
     suffix: ClassVar[str]
 
     def write(self, sequence: PoseSequence, path: Path) -> None: ...
+
+
+class Estimator(Protocol):
+    """Estimates poses from a video file or a folder of images.
+
+    Like a reader, but it runs a model on pixels, so pipelines use it only by name
+    (``input: {estimator: NAME, path: clip.mp4}``), never by suffix. ``suffixes`` lists
+    the video suffixes it reads (``(".mp4", ".avi")``); ``""`` means it reads folders of
+    images. ``estimate`` returns a sequence with the estimator's skeleton, confidences,
+    ``fps`` and ``source_software``, its individuals being tracks; it raises
+    :class:`posekit.errors.PoseFileError` for a file it cannot read.
+    """
+
+    suffixes: ClassVar[tuple[str, ...]]
+
+    def estimate(self, path: Path) -> PoseSequence: ...

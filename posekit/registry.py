@@ -1,4 +1,4 @@
-"""The plugin registry: skeletons, readers, writers and stages by name.
+"""The plugin registry: skeletons, readers, writers, stages and estimators by name.
 
 posekit's own plugins (:data:`BUILTIN_PLUGINS`) are registered first, through the same
 hooks as third parties, then the modules of the entry-point group ``posekit``.
@@ -6,6 +6,12 @@ Skeleton folders also come from the data-only entry-point group ``posekit.skelet
 its value names a package whose ``*.toml`` files are read, never executed. A plugin that
 fails to load is recorded in :attr:`Registry.failures` and reported with its name and
 the error; everything else keeps working.
+
+Each class is checked when it registers (:func:`posekit.contracts.contract_problem`):
+one that does not fit its kind is refused with :class:`PluginContractError`, naming the
+plugin, its entry point and what is wrong, and the plugin is recorded as failed. A name
+that is already registered is refused too, unless the plugin passes ``replace=True``;
+a replacement is logged (logger ``posekit.registry``).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.resources
+import logging
 import warnings
 from collections.abc import Callable
 from importlib.resources.abc import Traversable
@@ -23,6 +30,7 @@ import attrs
 import pluggy
 
 from posekit import hookspecs
+from posekit.contracts import contract_problem
 from posekit.errors import PosekitError
 from posekit.skeleton import Skeleton, load_skeleton
 
@@ -49,19 +57,43 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 
 ENTRY_POINT_GROUP = "posekit"
 SKELETON_ENTRY_POINT_GROUP = "posekit.skeletons"
-_HOOKS = ("skeletons", "readers", "writers", "stages", "windowings")
+_HOOKS = ("skeletons", "readers", "writers", "stages", "estimators", "windowings")
+#: Built-in plugins' origin (third parties': their distribution and version).
+BUILTIN_ORIGIN = "posekit"
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownNameError(PosekitError, KeyError):
-    """A skeleton, reader, writer or stage name that nothing registered."""
+    """A skeleton, reader, writer, stage or estimator name that nothing registered."""
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
+class PluginContractError(PosekitError):
+    """A plugin registered a class that does not fit its kind, or an existing name
+    without ``replace=True``.
+
+    Parameters
+    ----------
+    plugin
+        The plugin: ``plugin NAME VERSION (entry point ...)``.
+    reason
+        What was refused and why.
+    """
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        super().__init__(plugin, reason)
+        self.plugin, self.reason = plugin, reason
+
+    def __str__(self) -> str:
+        return f"{self.plugin}: {self.reason}"
+
+
 @attrs.frozen
 class Entry:
-    """A registered reader, writer or stage: its class and where it came from."""
+    """A registered reader, writer, stage or estimator: its class and where it came from."""
 
     name: str
     kind: str
@@ -76,10 +108,15 @@ class Entry:
 
 @attrs.frozen
 class PluginFailure:
-    """A plugin that could not be loaded."""
+    """A plugin that could not be loaded (or a class it registered that was refused)."""
 
     name: str
     error: str
+    entry_point: str = ""
+
+    def __str__(self) -> str:
+        where = f" (entry point {self.entry_point})" if self.entry_point else ""
+        return f"{self.name}{where}: {self.error}"
 
 
 @attrs.define
@@ -96,33 +133,103 @@ class Registry:
     readers: dict[str, Entry] = attrs.field(factory=dict)
     writers: dict[str, Entry] = attrs.field(factory=dict)
     stages: dict[str, Entry] = attrs.field(factory=dict)
+    estimators: dict[str, Entry] = attrs.field(factory=dict)
     windowings: dict[str, Entry] = attrs.field(factory=dict)
     skeleton_files: dict[str, tuple[Traversable, str]] = attrs.field(factory=dict)
     failures: list[PluginFailure] = attrs.field(factory=list)
-    origin: str = "posekit"
+    #: The plugin registering now: its distribution (``posekit`` for built-ins) and its
+    #: entry point (``group: name = module``; the module for built-ins).
+    origin: str = BUILTIN_ORIGIN
+    entry_point: str = ""
     _skeletons: dict[str, Skeleton] = attrs.field(factory=dict, repr=False)
 
     def add_skeleton_folder(self, folder: Traversable) -> None:
-        """Register every ``*.toml`` skeleton file of a folder under its file stem."""
+        """Register every ``*.toml`` skeleton file of a folder under its file stem.
+
+        A name that is already registered keeps its first file; the clash is recorded
+        in :attr:`failures` with a warning (skeleton folders are data, so there is no
+        ``replace`` flag).
+        """
         for item in sorted(folder.iterdir(), key=lambda t: t.name):
             if item.name.endswith(".toml"):
-                self.skeleton_files[item.name[: -len(".toml")]] = (item, self.origin)
+                name = item.name[: -len(".toml")]
+                if name in self.skeleton_files:
+                    taken = self.skeleton_files[name][1]
+                    refused = f"skeleton {name!r} refused: already registered by {taken}"
+                    _record_failure(
+                        self,
+                        self.origin,
+                        PluginContractError(self.origin, refused),
+                        self.entry_point,
+                    )
+                    continue
+                self.skeleton_files[name] = (item, self.origin)
 
-    def add_reader(self, name: str, cls: type) -> None:
-        """Register a reader class (see :class:`posekit.protocols.Reader`)."""
-        self.readers[name] = Entry(name, "reader", cls, self.origin)
+    def add_reader(self, name: str, cls: type, *, replace: bool = False) -> None:
+        """Register a reader class (see :class:`posekit.protocols.Reader`).
 
-    def add_writer(self, name: str, cls: type) -> None:
-        """Register a writer class (see :class:`posekit.protocols.Writer`)."""
-        self.writers[name] = Entry(name, "writer", cls, self.origin)
+        Raises
+        ------
+        PluginContractError
+            If ``cls`` is not a reader, or ``name`` is taken and ``replace`` is False.
+        """
+        self._add("reader", name, cls, replace)
 
-    def add_stage(self, name: str, cls: type) -> None:
-        """Register a stage class (see :class:`posekit.protocols.Stage`)."""
-        self.stages[name] = Entry(name, "stage", cls, self.origin)
+    def add_writer(self, name: str, cls: type, *, replace: bool = False) -> None:
+        """Register a writer class (see :class:`posekit.protocols.Writer`); raises as
+        :meth:`add_reader`."""
+        self._add("writer", name, cls, replace)
 
-    def add_windowing(self, name: str, cls: type) -> None:
-        """Register a window strategy (see :class:`posekit.windowing.WindowStrategy`)."""
-        self.windowings[name] = Entry(name, "windowing", cls, self.origin)
+    def add_stage(self, name: str, cls: type, *, replace: bool = False) -> None:
+        """Register a stage class (see :class:`posekit.protocols.Stage`); raises as
+        :meth:`add_reader`.
+
+        Examples
+        --------
+        >>> registry = build_registry(entry_points=False)
+        >>> class Plain:
+        ...     def __call__(self, sequence):
+        ...         return sequence
+        >>> registry.add_stage("plain", Plain)
+        Traceback (most recent call last):
+        ...
+        posekit.registry.PluginContractError: plugin posekit: stage 'plain' refused: Plain is not an attrs class: decorate it with @attrs.frozen (its fields are the parameters pipelines check)
+        """
+        self._add("stage", name, cls, replace)
+
+    def add_estimator(self, name: str, cls: type, *, replace: bool = False) -> None:
+        """Register an estimator class (see :class:`posekit.protocols.Estimator`);
+        raises as :meth:`add_reader`."""
+        self._add("estimator", name, cls, replace)
+
+    def add_windowing(self, name: str, cls: type, *, replace: bool = False) -> None:
+        """Register a window strategy (see :class:`posekit.windowing.WindowStrategy`);
+        raises as :meth:`add_reader`."""
+        self._add("windowing", name, cls, replace)
+
+    def _add(self, kind: str, name: str, cls: type, replace: bool) -> None:
+        """Check ``cls`` against the contract of ``kind`` and register it."""
+        table: dict[str, Entry] = getattr(self, f"{kind}s")
+        plugin = f"plugin {self.origin}" + (
+            f" (entry point {self.entry_point})" if self.origin != BUILTIN_ORIGIN else ""
+        )
+        if not isinstance(name, str) or not name:
+            raise PluginContractError(
+                plugin, f"a {kind} name must be a non-empty string, got {name!r}"
+            )
+        problem = contract_problem(kind, cls)
+        if problem is not None:
+            raise PluginContractError(plugin, f"{kind} {name!r} refused: {problem}")
+        if name in table:
+            taken = table[name].origin
+            if not replace:
+                raise PluginContractError(
+                    plugin,
+                    f"{kind} {name!r} refused: the name is already registered by {taken}; "
+                    f"pass replace=True to add_{kind} to replace it",
+                )
+            logger.warning("%s replaces the %s %r registered by %s", plugin, kind, name, taken)
+        table[name] = Entry(name, kind, cls, self.origin)
 
     def skeleton(self, name: str) -> Skeleton:
         """Load (once) and return a registered skeleton.
@@ -136,59 +243,83 @@ class Registry:
         """
         if name not in self._skeletons:
             if name not in self.skeleton_files:
-                raise UnknownNameError(
-                    unknown_name_message("skeleton", name, self.skeleton_files)
-                )
+                raise UnknownNameError(unknown_name_message("skeleton", name, self.skeleton_files))
             traversable, _ = self.skeleton_files[name]
             with importlib.resources.as_file(traversable) as path:
                 self._skeletons[name] = load_skeleton(path)
         return self._skeletons[name]
 
     def entry(self, kind: str, name: str) -> Entry:
-        """A registered reader, writer or stage by kind and name."""
+        """A registered reader, writer, stage or estimator by kind and name.
+
+        Raises
+        ------
+        UnknownNameError
+            If nothing registered that name; the message lists the known names and
+            the plugins that failed to load (one of them may have been meant to
+            register it).
+        """
         table: dict[str, Entry] = getattr(self, f"{kind}s")
         if name not in table:
-            raise UnknownNameError(unknown_name_message(kind, name, table))
+            message = unknown_name_message(kind, name, table)
+            if self.failures:
+                message += "; plugins that failed to load: " + "; ".join(
+                    str(failure) for failure in self.failures
+                )
+            raise UnknownNameError(message)
         return table[name]
 
 
 def unknown_name_message(kind: str, name: str, known: Any) -> str:
-    """``unknown stage 'jump'; did you mean 'jumps'? known: ...``."""
+    """``unknown stage 'jump'; did you mean 'jumps'? known: ...``.
+
+    Examples
+    --------
+    >>> unknown_name_message("estimator", "mediapipe", {})
+    "unknown estimator 'mediapipe' (none is registered)"
+    """
     import difflib
 
     names = sorted(known)
+    if not names:
+        return f"unknown {kind} {name!r} (none is registered)"
     close = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (known: {', '.join(names)})"
 
 
 def _call_hooks(
-    manager: pluggy.PluginManager, registry: Registry, origins: dict[str, str]
+    manager: pluggy.PluginManager, registry: Registry, origins: dict[str, tuple[str, str]]
 ) -> None:
     for hook_name in _HOOKS:
         caller = getattr(manager.hook, f"posekit_register_{hook_name}")
         # get_hookimpls() lists implementations in registration order: built-ins
-        # first, so a third-party plugin may replace a built-in of the same name.
+        # first, so a third-party plugin may replace a built-in (with replace=True).
         for impl in caller.get_hookimpls():
-            registry.origin = origins[impl.plugin_name]
+            registry.origin, registry.entry_point = origins[impl.plugin_name]
             try:
                 impl.function(registry=registry)
             except Exception as err:  # noqa: BLE001  (a broken plugin must not break posekit)
-                _record_failure(registry, registry.origin, err)
+                _record_failure(registry, registry.origin, err, registry.entry_point)
 
 
-def _record_failure(registry: Registry, name: str, err: BaseException) -> None:
-    failure = PluginFailure(name, f"{type(err).__name__}: {err}")
+def _record_failure(
+    registry: Registry, name: str, err: BaseException, entry_point: str = ""
+) -> None:
+    error = err.reason if isinstance(err, PluginContractError) else f"{type(err).__name__}: {err}"
+    failure = PluginFailure(name, error, entry_point)
     registry.failures.append(failure)
-    warnings.warn(
-        f"posekit plugin {name!r} failed to load and is skipped: {failure.error}",
-        stacklevel=3,
-    )
+    warnings.warn(f"posekit plugin {failure} (skipped)", stacklevel=3)
 
 
 def _origin_of(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = entry_point.dist
     return f"{dist.name} {dist.version}" if dist is not None else entry_point.name
+
+
+def _describe(entry_point: importlib.metadata.EntryPoint) -> str:
+    """``posekit: mediapipe = posekit_mediapipe.hooks``."""
+    return f"{entry_point.group}: {entry_point.name} = {entry_point.value}"
 
 
 def build_registry(*, entry_points: bool = True) -> Registry:
@@ -199,28 +330,28 @@ def build_registry(*, entry_points: bool = True) -> Registry:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     registry = Registry()
-    origins: dict[str, str] = {}
+    origins: dict[str, tuple[str, str]] = {}
     for module_name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(module_name), name=module_name)
-        origins[module_name] = "posekit"
+        origins[module_name] = (BUILTIN_ORIGIN, module_name)
     if entry_points:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             origin = _origin_of(entry_point)
             try:
                 name = manager.register(entry_point.load(), name=f"{origin}:{entry_point.name}")
             except Exception as err:  # noqa: BLE001  (any import error of a plugin)
-                _record_failure(registry, origin, err)
+                _record_failure(registry, origin, err, _describe(entry_point))
             else:
-                origins[name] = origin
+                origins[name] = (origin, _describe(entry_point))
     _call_hooks(manager, registry, origins)
     if entry_points:
         for entry_point in importlib.metadata.entry_points(group=SKELETON_ENTRY_POINT_GROUP):
-            registry.origin = _origin_of(entry_point)
+            registry.origin, registry.entry_point = _origin_of(entry_point), _describe(entry_point)
             try:
                 registry.add_skeleton_folder(importlib.resources.files(entry_point.value))
             except Exception as err:  # noqa: BLE001  (a missing or broken data package)
-                _record_failure(registry, registry.origin, err)
-    registry.origin = "posekit"
+                _record_failure(registry, registry.origin, err, registry.entry_point)
+    registry.origin, registry.entry_point = BUILTIN_ORIGIN, ""
     return registry
 
 

@@ -110,10 +110,12 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
         "posekit",
         "posekit.batch",
         "posekit.cli",
+        "posekit.contracts",
         "posekit.io.choose",
         "posekit.overrides",
         "posekit.parameters",
         "posekit.pipeline",
+        "posekit.registry",
         "posekit.stages.align",
     ],
 )

@@ -133,6 +133,41 @@ def test_multi_person_generator_remakes_the_committed_file(monkeypatch):
 
 
 def test_example_data_is_small():
-    for name in ("batch", "openpose_occlusions", "multi_person"):
+    for name in ("batch", "openpose_occlusions", "multi_person", "mediapipe"):
         size = sum(p.stat().st_size for p in (EXAMPLES / name).rglob("*") if p.is_file())
         assert size < 1_000_000, f"examples/{name} holds {size} bytes"
+
+
+def test_mediapipe_example_runs_from_the_video(tmp_path):
+    """video -> mediapipe -> remap -> jumps -> render, with the posekit-mediapipe plugin."""
+    pytest.importorskip("posekit_mediapipe", reason="needs plugins/posekit-mediapipe")
+    folder = copy_example("mediapipe", tmp_path)
+    report = Pipeline.from_yaml(folder / "pipeline.yaml", overrides=QUICK).run(progress=False)
+    assert report.ok, report.summary()
+    out = tmp_path / "examples" / "out" / "mediapipe"
+    result = PoseSequence.read_netcdf(out / "astronaut.nc")
+    assert result.skeleton == "mpi_inf_3dhp_28" and result.individuals == ["id_0"]
+    assert [entry["stage"] for entry in result.log] == ["mediapipe", "remap", "jumps", "render"]
+    measured = ~result.imputed_flags()[0]  # (time, keypoint)
+    for joint in ("left_shoulder", "right_shoulder"):
+        assert measured[:, result.keypoints.index(joint)].all(), joint
+    with Image.open(out / "astronaut.gif") as gif:
+        assert gif.n_frames == result.n_frames == 40
+
+
+def test_mediapipe_generator_remakes_the_video(tmp_path, monkeypatch):
+    pytest.importorskip("skimage", reason="needs scikit-image")
+    import imageio_ffmpeg
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    make = importlib.import_module("make_mediapipe_example")
+
+    def frames(path: Path) -> np.ndarray:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        width, height = next(reader)["size"]
+        return np.stack([np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader])
+
+    remade = frames(make.main(tmp_path))
+    committed = frames(EXAMPLES / "mediapipe" / "astronaut.mp4")
+    assert remade.shape == committed.shape == (make.FRAMES, 240, 320, 3)
+    assert np.abs(remade.astype(int) - committed).mean() < 2.0

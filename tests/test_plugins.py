@@ -1,5 +1,5 @@
-"""Third-party plugins: the example distribution installs and works; a broken one is
-reported by name and everything else keeps working."""
+"""Third-party plugins: a plugin distribution (posekit-mediapipe) installs from source
+and works; a broken one is reported by name and everything else keeps working."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from posekit.registry import build_registry
 from posekit.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "plugins" / "posekit-example-skeleton"
-ORIGIN = "posekit-example-skeleton 0.1.0"
+EXAMPLE = ROOT / "plugins" / "posekit-mediapipe"
+ORIGIN = "posekit-mediapipe 0.1.0"
 
 
 def posekit(*args: str, path: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -40,7 +40,8 @@ def posekit(*args: str, path: Path, cwd: Path | None = None) -> subprocess.Compl
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin pip-installed (from a copy, offline) into a target folder."""
+    """The plugin pip-installed (from a copy, offline, without its dependencies) into a
+    target folder."""
     work = tmp_path_factory.mktemp("plugin")
     source = shutil.copytree(EXAMPLE, work / "source")
     target = work / "site"
@@ -59,7 +60,7 @@ def write_csv(path: Path, frames: int) -> None:
     """A MediaPipe CSV with two people and every landmark."""
     rng = np.random.default_rng(0)
     lines = ["frame,individual,landmark,x,y,visibility"]
-    toml = EXAMPLE / "src" / "posekit_example_skeleton" / "skeletons" / "mediapipe_33.toml"
+    toml = EXAMPLE / "src" / "posekit_mediapipe" / "skeletons" / "blazepose_33.toml"
     joints = [name for name, _ in tomllib.loads(toml.read_text())["joints"]]
     for frame in range(frames):
         for person in ("alice", "bob"):
@@ -69,18 +70,18 @@ def write_csv(path: Path, frames: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_example_plugin_is_listed_with_its_distribution(installed):
+def test_plugin_is_listed_with_its_distribution(installed):
     done = posekit("plugins", path=installed)
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()]
     assert ["mediapipe_csv", *ORIGIN.split()] == rows[
         [r[:1] for r in rows].index(["mediapipe_csv"])
     ][:3]
-    assert ["mediapipe_33", *ORIGIN.split()] in rows
+    assert ["blazepose_33", *ORIGIN.split()] in rows
     assert "failed plugins:" not in done.stdout
 
 
-def test_example_plugin_works_in_a_pipeline(installed, tmp_path, monkeypatch):
+def test_plugin_works_in_a_pipeline(installed, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(installed))
     write_csv(tmp_path / "clip.csv", frames=3)
     pipeline = {
@@ -94,10 +95,10 @@ def test_example_plugin_works_in_a_pipeline(installed, tmp_path, monkeypatch):
     out = PoseSequence.read_netcdf(tmp_path / "out" / "clip.nc")
     assert out.skeleton == "mpi_inf_3dhp_28" and out.individuals == ["alice", "bob"]
     assert out.fps == 30 and out.n_frames == 3
-    # 16 of the 28 joints come from MediaPipe landmarks; the hand is a midpoint.
-    assert out.observed().sum(axis=-1).tolist() == [[16] * 3, [16] * 3]
+    # 18 of the 28 joints come from MediaPipe landmarks; the hand is a midpoint.
+    assert out.observed().sum(axis=-1).tolist() == [[18] * 3, [18] * 3]
     info = posekit("info", str(tmp_path / "clip.csv"), path=installed)
-    assert "mediapipe_csv" in info.stdout and "mediapipe_33" in info.stdout
+    assert "mediapipe_csv" in info.stdout and "blazepose_33" in info.stdout
 
 
 def make_broken_plugin(folder: Path) -> Path:

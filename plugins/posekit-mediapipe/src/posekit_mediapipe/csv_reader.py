@@ -1,4 +1,4 @@
-"""The ``mediapipe_csv`` reader: MediaPipe Pose landmarks in a CSV file.
+"""The ``mediapipe_csv`` reader: MediaPipe Pose landmarks saved as a CSV file.
 
 One row per landmark::
 
@@ -23,7 +23,7 @@ from posekit.hookspecs import hookimpl
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
-SKELETON = "mediapipe_33"
+SKELETON = "blazepose_33"
 HEADER_2D = ["frame", "individual", "landmark", "x", "y", "visibility"]
 HEADER_3D = ["frame", "individual", "landmark", "x", "y", "z", "visibility"]
 

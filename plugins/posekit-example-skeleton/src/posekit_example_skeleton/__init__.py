@@ -1,1 +1,0 @@
-"""Example posekit plugin: the MediaPipe Pose skeleton and a CSV reader for it."""
