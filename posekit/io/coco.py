@@ -43,7 +43,7 @@ from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 #: Skeleton of a results record by its number of keypoints (133: COCO-WholeBody's body).
-LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_17"}
+LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_wholebody_23"}
 _DIGIT_RUNS = re.compile(r"(\d+)")
 _NUMERIC_IMAGE_ID = re.compile(r'"image_id"\s*:\s*-?\d')
 _ANNOTATION_KEYS = ('"annotations"', '"images"', '"categories"')
