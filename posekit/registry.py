@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.io.coco",
     "posekit.io.dlc",
     "posekit.io.csv",
+    "posekit.io.sleap",
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.stages.jumps",
