@@ -39,6 +39,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.io.dlc",
     "posekit.io.csv",
     "posekit.io.sleap",
+    "posekit.io.trc",
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.stages.jumps",
