@@ -7,7 +7,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 METHOD = "interpolate"
 
@@ -93,6 +93,6 @@ class Interpolate:
         out[~np.isfinite(out).all(axis=-1)] = np.nan
         return sequence.replace(
             position=out,
-            confidence=np.where(new, np.nan, sequence.confidences()),
+            confidence=np.where(new, IMPUTED_CONFIDENCE, sequence.confidences()),
             imputed=np.where(new, True, sequence.imputed_flags()),
         ).with_log(METHOD, attrs.asdict(self))

@@ -19,7 +19,7 @@ from posekit.errors import PosekitError
 from posekit.grid import SKELETON
 from posekit.hookspecs import hookimpl
 from posekit.registry import Registry, get_registry
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.windowing import pad_to_window
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ class Jumps:
                 else:
                     imputed[i] = True
                 output[i] = merged
-        new_confidence = np.where(imputed & ~observed, np.nan, confidence)
+        new_confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
         return sequence.replace(
             position=output, confidence=new_confidence, imputed=imputed
         ).with_log("jumps", {**attrs.asdict(self), "resolved": resolved,
