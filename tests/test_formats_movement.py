@@ -98,18 +98,30 @@ def test_movement_reads_posekit_files_and_keeps_generated_joints(tmp_path: Path)
     if python is None:
         pytest.skip("no Python with movement >= 0.17 (set POSEKIT_MOVEMENT_PYTHON)")
     out = Interpolate()(gappy_sequence(fps=25))
-    path = out.to_netcdf(tmp_path / "poses.nc")
-    back = tmp_path / "from_movement.nc"
+    ours = out.to_netcdf(tmp_path / "poses.nc")
+    legacy = out.to_netcdf(tmp_path / "legacy.nc", legacy_dims=True)
+    theirs = tmp_path / "from_movement.nc"
     script = textwrap.dedent(
         f"""
+        import numpy as np
         import xarray as xr
         from movement.filtering import filter_by_confidence
-        from movement.io import load_dataset, save_poses
-        ds = load_dataset({str(path)!r})
+        from movement.io import load_poses
+        from movement.kinematics import compute_velocity
+
+        ds = xr.open_dataset({str(ours)!r})
         assert ds.position.dims == ("time", "space", "keypoint", "individual"), ds.position.dims
         filtered = filter_by_confidence(ds.position, ds.confidence, threshold=0.6)
         assert int(filtered.isnull().sum()) == int(ds.position.isnull().sum()), "dropped"
-        ds.to_netcdf({str(back)!r})
+        compute_velocity(ds.position)
+        old = xr.open_dataset({str(legacy)!r})
+        assert "keypoints" in old.dims
+        made = load_poses.from_numpy(
+            np.arange(24.0).reshape(3, 2, 2, 2), np.full((3, 2, 2), 0.7),
+            individual_names=["a", "b"], keypoint_names=["nose", "tail"], fps=10,
+            source_software="movement",
+        )
+        made.to_netcdf({str(theirs)!r})
         print("ok")
         """
     )
@@ -117,6 +129,8 @@ def test_movement_reads_posekit_files_and_keeps_generated_joints(tmp_path: Path)
         [python, "-c", script], capture_output=True, text=True, check=False, timeout=300
     )
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
-    again = NetcdfReader().read(back)
-    np.testing.assert_array_equal(again.positions(), out.positions())
-    np.testing.assert_array_equal(again.imputed_flags(), out.imputed_flags())
+    made = NetcdfReader().read(theirs)
+    assert made.keypoints == ["nose", "tail"] and made.individuals == ["a", "b"]
+    assert made.fps == 10
+    expected = np.arange(24.0).reshape(3, 2, 2, 2).transpose(3, 0, 2, 1)  # movement's order
+    np.testing.assert_array_equal(made.positions(), expected)
