@@ -83,11 +83,14 @@ class LayoutFit:
 
     def message(self, path: Path, named: bool) -> str:
         """What to tell the user (``named``: the layout was the user's choice)."""
-        ratio = f"bones {self.chosen_score / self.better_score:.1f}x as long"
+        ratio = (
+            f"{self.chosen!r}'s bones are {self.chosen_score / self.better_score:.1f}x as "
+            f"long as {self.better!r}'s on these points"
+        )
         if named:
             return (
-                f"{path}: the keypoints do not look like {self.chosen!r} ({ratio} as in "
-                f"{self.better!r}); check the reader parameter 'skeleton'"
+                f"{path}: the keypoints do not look like {self.chosen!r} ({ratio}); check "
+                "the reader parameter 'skeleton'"
             )
         return (
             f"{path}: the keypoints look like {self.better!r}, not {self.chosen!r} "
