@@ -8,18 +8,21 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from format_fixtures import openpose_frame, person_2d
 from hypothesis import given
 from hypothesis import strategies as st
-from test_formats_fuzz import SETTINGS, _mutated_csv, _mutated_text, _read_or_pose_file_error
 from test_formats_coco_unnamed import halpe_annotations
+from test_formats_fuzz import SETTINGS, _mutated_csv, _mutated_text, _read_or_pose_file_error
 from test_io_trc_csv import trc_text
 
-from format_fixtures import openpose_frame, person_2d
 from posekit.io.coco import CocoReader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.openpose import OpenPoseReader
 from posekit.io.trc import TrcReader
 from posekit.sequence import PoseSequence
+
+# The readers' notes (dropped face arrays, markers without a joint) are expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def posekit_csv() -> str:

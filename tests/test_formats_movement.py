@@ -33,8 +33,12 @@ def frame_numbered_file(path: Path, dims: tuple[str, str]) -> Path:
     position = np.zeros((4, 2, 3, 1))
     xr.Dataset(
         {"position": (("time", "space", *dims), position)},
-        coords={"time": np.arange(4), "space": ["x", "y"], dims[0]: ["a", "b", "c"],
-                dims[1]: ["mouse"]},  # fmt: skip
+        coords={
+            "time": np.arange(4),
+            "space": ["x", "y"],
+            dims[0]: ["a", "b", "c"],
+            dims[1]: ["mouse"],
+        },
         attrs={"ds_type": "poses", "time_unit": "frames", "source_software": "SLEAP"},
     ).to_netcdf(path)
     return path
@@ -84,8 +88,8 @@ def movement_python() -> str | None:
     candidates = [os.environ.get("POSEKIT_MOVEMENT_PYTHON"), shutil.which("python3.12")]
     for python in filter(None, candidates):
         check = subprocess.run(
-            [python, "-c", "import movement, sys; v = movement.__version__.split('.');"
-             "sys.exit(0 if (int(v[0]), int(v[1])) >= (0, 17) else 1)"],
+            [python, "-c", ("import movement, sys; v = movement.__version__.split('.');"
+                            "sys.exit(0 if (int(v[0]), int(v[1])) >= (0, 17) else 1)")],
             capture_output=True, check=False, timeout=120,
         )  # fmt: skip
         if check.returncode == 0:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from format_fixtures import openpose_frame, person_2d
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from format_fixtures import openpose_frame, person_2d
 from posekit.io._layout_check import bone_score, fitting_layout, same_size_skeletons
 from posekit.io.openpose import OpenPoseReader
 from posekit.parameters import build

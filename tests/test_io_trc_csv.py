@@ -28,8 +28,10 @@ def trc_text(
     axes = "\t".join(f"X{k}\tY{k}\tZ{k}" for k in range(1, n_markers + 1))
     lines = [
         "PathFileType\t4\t(X/Y/Z)\tclip.trc",
-        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\t"
-        "OrigDataStartFrame\tOrigNumFrames",
+        (
+            "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\t"
+            "OrigDataStartFrame\tOrigNumFrames"
+        ),
         f"{rate}\t{rate}\t{n_frames}\t{n_markers}\t{units}\t{rate}\t1\t{n_frames}",
         f"Frame#\tTime\t{names}",
         f"\t\t{axes}",
