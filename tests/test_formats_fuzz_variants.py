@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from format_fixtures import openpose_frame, person_2d
 from hypothesis import given
 from hypothesis import strategies as st
