@@ -46,6 +46,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.io.coco",
     "posekit.io.dlc",
     "posekit.io.csv",
+    "posekit.io.sleap",
+    "posekit.io.trc",
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.stages.jumps",

@@ -5,7 +5,8 @@ The dataset follows movement's ``poses`` layout so it can be passed both ways:
 - ``position``: float, dims ``(time, space, keypoint, individual)``; NaN is missing;
 - ``confidence``: float, dims ``(time, keypoint, individual)``; NaN is unknown;
 - ``imputed``: bool, dims ``(time, keypoint, individual)``: True where a stage created
-  or replaced the value (posekit's addition);
+  or replaced the value (posekit's addition); a created joint's confidence is
+  :data:`IMPUTED_CONFIDENCE`;
 - attrs: ``skeleton``, ``fps``, ``time_unit``, ``source_software``, ``source_file``,
   ``ds_type`` and the provenance ``log`` (a JSON list of stage, parameters, version,
   time).
@@ -27,8 +28,13 @@ from posekit.errors import PoseFileError, PoseSequenceError
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
 SCALAR_DIMS = ("time", "keypoint", "individual")
-#: Dim names in files: movement's plural ones, so movement reads posekit's files.
-FILE_DIMS = {"keypoint": "keypoints", "individual": "individuals"}
+#: movement's dim names before 0.17 (``keypoints``, ``individuals``), which files may
+#: have and :meth:`PoseSequence.to_netcdf` writes when asked (``legacy_dims``).
+LEGACY_DIMS = {"keypoint": "keypoints", "individual": "individuals"}
+#: Confidence of a joint a stage generated (where it was missing): 1, so that
+#: confidence filters keep it (movement's ``filter_by_confidence`` drops NaN and low
+#: confidence); ``imputed`` is what tells generated joints from measured ones.
+IMPUTED_CONFIDENCE = 1.0
 
 
 class PoseSequence:
@@ -395,11 +401,13 @@ class PoseSequence:
         )
 
     # -- files ----------------------------------------------------------------------
-    def to_netcdf(self, path: str | Path) -> Path:
+    def to_netcdf(self, path: str | Path, *, legacy_dims: bool = False) -> Path:
         """Write to a netCDF file atomically (a temporary file, then a rename).
 
-        The file uses movement's dim names (``keypoints``, ``individuals``), so it is
-        a valid movement dataset; :meth:`read_netcdf` reads both spellings.
+        The file is a movement poses dataset with movement's current dim names
+        (``keypoint``, ``individual``, movement >= 0.17); ``legacy_dims=True`` writes
+        the plural names of movement <= 0.16 (``keypoints``, ``individuals``).
+        :meth:`read_netcdf` reads both spellings.
 
         Examples
         --------
@@ -409,8 +417,9 @@ class PoseSequence:
         >>> PoseSequence.read_netcdf(path) == seq
         True
         """
+        dataset = self.dataset.rename(LEGACY_DIMS) if legacy_dims else self.dataset
         with atomic_path(path) as tmp:
-            self.dataset.rename(FILE_DIMS).to_netcdf(tmp, engine="netcdf4")
+            dataset.to_netcdf(tmp, engine="netcdf4")
         return Path(path)
 
     @classmethod
@@ -428,7 +437,7 @@ class PoseSequence:
                 dataset = opened.load()
         except (OSError, ValueError) as err:
             raise PoseFileError(path, f"cannot read as netCDF: {err}") from None
-        plural = {file: ours for ours, file in FILE_DIMS.items()}
+        plural = {file: ours for ours, file in LEGACY_DIMS.items()}
         dataset = dataset.rename({k: v for k, v in plural.items() if k in dataset.dims})
         for name in ("time", "space", "keypoint", "individual"):
             if name in dataset.coords and dataset[name].dtype == object:

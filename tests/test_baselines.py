@@ -21,7 +21,7 @@ from posekit.baselines.ridge import FrameGaussian
 from posekit.baselines.ridge_window import WindowGaussian
 from posekit.evaluation import UPSAMPLE_JOINTS
 from posekit.registry import get_registry, get_skeleton, get_stage
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names
 GIVEN = np.array([n in UPSAMPLE_JOINTS for n in NAMES])
@@ -166,7 +166,7 @@ def test_stage_passes_given_joints_and_flags_the_rest(models, test_clip, name):
     assert np.isfinite(position).all()
     np.testing.assert_array_equal(position[seen], test_clip[seen])  # measured, untouched
     np.testing.assert_array_equal(imputed, ~seen)
-    assert np.isnan(out.confidences()[0][~seen]).all()
+    assert (out.confidences()[0][~seen] == IMPUTED_CONFIDENCE).all()  # kept by filters
     assert out.log[-1]["stage"] == name
     if name in ("ridge", "ridge_window"):  # exact but for the linearly filled gap
         assert np.abs(position - test_clip).max() < 8.0  # pixels, of a 37-pixel unit

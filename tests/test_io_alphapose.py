@@ -76,7 +76,7 @@ def test_repeated_ids_mean_tracking_was_off(tmp_path: Path) -> None:
     [
         (17, "coco_17"),
         (26, "halpe_26"),
-        (133, "coco_17"),
+        (133, "coco_wholebody_23"),
         (136, "halpe_26"),
         (28, "mpi_inf_3dhp_28"),
     ],

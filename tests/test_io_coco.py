@@ -116,7 +116,7 @@ def test_results_whole_body_and_category_filter(tmp_path: Path) -> None:
         {"image_id": 6, "category_id": 2, "keypoints": keypoint_values(133, 1.0), "score": 1.0}
     )
     seq = CocoReader(category_id=1).read(write_json(tmp_path / "r.json", results))
-    assert seq.skeleton == "coco_17" and seq.n_keypoints == 17 and seq.n_frames == 2
+    assert seq.skeleton == "coco_wholebody_23" and seq.n_keypoints == 23 and seq.n_frames == 2
 
 
 def test_results_have_no_file_names(tmp_path: Path) -> None:

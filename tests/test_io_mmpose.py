@@ -67,7 +67,7 @@ def test_track_ids(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("n_keypoints", "skeleton"), [(26, "halpe_26"), (133, "coco_17"), (136, "halpe_26")]
+    ("n_keypoints", "skeleton"), [(26, "halpe_26"), (133, "coco_wholebody_23"), (136, "halpe_26")]
 )
 def test_layouts(tmp_path: Path, n_keypoints: int, skeleton: str) -> None:
     seq = MMPoseReader().read(write_json(tmp_path / "clip.json", mmpose_video(n_keypoints)))

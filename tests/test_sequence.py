@@ -199,8 +199,12 @@ def test_files_use_movement_dim_names_and_default_permissions(tmp_path):
 
     seq = PoseSequence.from_arrays(np.zeros((2, 2, 17, 1)), skeleton="coco_17")
     path = seq.to_netcdf(tmp_path / "a.nc")
-    with xr.open_dataset(path) as raw:
+    with xr.open_dataset(path) as raw:  # movement >= 0.17
+        assert {"keypoint", "individual"} <= set(raw.dims)
+    legacy = seq.to_netcdf(tmp_path / "legacy.nc", legacy_dims=True)
+    with xr.open_dataset(legacy) as raw:  # movement <= 0.16
         assert {"keypoints", "individuals"} <= set(raw.dims)
+    assert PoseSequence.read_netcdf(legacy) == PoseSequence.read_netcdf(path) == seq
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -78,6 +78,24 @@ EXPECTED_ORDER = {
         "left_big_toe", "left_small_toe", "left_heel",
         "right_big_toe", "right_small_toe", "right_heel",
     ],
+    # OpenPose POSE_BODY_25B_BODY_PARTS (openpose_train experimental_models): COCO-17,
+    # UpperNeck, HeadTop, then the feet in BODY_25's order.
+    "body_25b": _COCO_17 + [
+        "neck", "head_top", "left_big_toe", "left_small_toe", "left_heel",
+        "right_big_toe", "right_small_toe", "right_heel",
+    ],
+    # OpenPose POSE_MPI_BODY_PARTS (models MPI, MPI_4_layers).
+    "mpi_15": [
+        "head_top", "neck", "right_shoulder", "right_elbow", "right_wrist",
+        "left_shoulder", "left_elbow", "left_wrist",
+        "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+        "chest",
+    ],
+    # COCO-WholeBody keypoints 0-22 (body, then feet).
+    "coco_wholebody_23": _COCO_17 + [
+        "left_big_toe", "left_small_toe", "left_heel",
+        "right_big_toe", "right_small_toe", "right_heel",
+    ],
     # OpenPose POSE_COCO_BODY_PARTS.
     "coco_18": [
         "nose", "neck", "right_shoulder", "right_elbow", "right_wrist",
@@ -211,8 +229,10 @@ def test_joints_form_one_tree(stem):
         assert SNAKE.match(item[0]), f"joint name {item[0]!r} is not snake_case"
     names = joint_names(data)
     assert len(names) == len(set(names)), "joint names repeat"
-    # The trailing number of the name is the joint count (coco_17 has 17 joints).
-    assert len(names) == int(stem.rsplit("_", 1)[1])
+    # The trailing number of the name is the joint count (coco_17 has 17 joints); a
+    # letter may follow it for variants of one count (body_25b).
+    count = re.fullmatch(r"(\d+)[a-z]?", stem.rsplit("_", 1)[1])
+    assert count is not None and len(names) == int(count.group(1))
 
     parents = parents_of(data)
     roots = [n for n, p in parents.items() if p == ""]

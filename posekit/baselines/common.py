@@ -22,7 +22,7 @@ import numpy as np
 
 from posekit.errors import PosekitError
 from posekit.presence import DEFAULT_MAX_GAP, keep_present
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 SKELETON = "mpi_inf_3dhp_28"
 N_JOINTS = 28
@@ -227,8 +227,9 @@ def run_baseline(
     ``predict(position (T, 28, 2), observed (T, 28)) -> (T, 28, 2)`` returns a value
     for every joint it can (NaN elsewhere). Measured joints are passed through
     unchanged (their flags kept); every joint the baseline fills (gap filling
-    included) is marked imputed, with an unknown (NaN) confidence. Nothing is filled
-    where the person is absent (:func:`posekit.presence.keep_present` with ``max_gap``).
+    included) is marked imputed, with confidence ``IMPUTED_CONFIDENCE``. Nothing is
+    filled where the person is absent (:func:`posekit.presence.keep_present` with
+    ``max_gap``).
     """
     sequence = as_layout(sequence)
     if sequence.n_space != 2:
@@ -246,7 +247,7 @@ def run_baseline(
         out[i] = np.where(seen[..., None], pos, predicted)
     new = np.isfinite(out).all(axis=-1) & ~observed
     out[~np.isfinite(out).all(axis=-1)] = np.nan
-    confidence = np.where(new, np.nan, sequence.confidences())
+    confidence = np.where(new, IMPUTED_CONFIDENCE, sequence.confidences())
     imputed = np.where(new, True, sequence.imputed_flags())
     filled = sequence.replace(position=out, confidence=confidence, imputed=imputed)
     return keep_present(sequence, filled, max_gap).with_log(name, dict(parameters))

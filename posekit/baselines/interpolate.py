@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 
 from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 METHOD = "interpolate"
 
@@ -107,7 +107,7 @@ class Interpolate:
         out[~np.isfinite(out).all(axis=-1)] = np.nan
         filled = sequence.replace(
             position=out,
-            confidence=np.where(new, np.nan, sequence.confidences()),
+            confidence=np.where(new, IMPUTED_CONFIDENCE, sequence.confidences()),
             imputed=np.where(new, True, sequence.imputed_flags()),
         )
         return keep_present(sequence, filled, self.max_gap).with_log(METHOD, attrs.asdict(self))

@@ -12,7 +12,8 @@ AlphaPose's default output (``doc/output.md``, ``write_json`` in
   (plain integers, as ``--eval`` writes, are frame numbers too).
 - ``keypoints`` fixes the layout by its length: 17 keypoints are COCO (skeleton
   ``coco_17``), 26 are Halpe-26 (``halpe_26``); whole-body models keep their body
-  part: the first 17 of COCO-WholeBody's 133, the first 26 of Halpe-136. 28 is
+  part: the first 23 of COCO-WholeBody's 133 (body and feet, ``coco_wholebody_23``),
+  the first 26 of Halpe-136. 28 is
   posekit's own output layout (``mpi_inf_3dhp_28``, see :class:`AlphaPoseWriter`).
 - ``idx`` is the track id when tracking was on (a number, or a list of the ids of
   the boxes merged into the pose, the first being the pose's own, e.g. ``[[1.0]]``).
@@ -61,7 +62,7 @@ LAYOUTS: dict[int, str] = {
     17: "coco_17",
     26: "halpe_26",
     28: "mpi_inf_3dhp_28",
-    133: "coco_17",
+    133: "coco_wholebody_23",
     136: "halpe_26",
 }
 #: Layout of the ``--format open`` / ``cmu`` output.

@@ -3,10 +3,13 @@
 A joint's world rotation is its parent's times the rotations of its channels taken in
 the order written (``Zrotation Xrotation Yrotation`` gives ``Rz · Rx · Ry``), and its
 position is its parent's plus the parent's rotation applied to ``OFFSET`` plus any
-position channels. Each ``End Site`` becomes a joint named ``<parent>_end``: it carries
+position channels. The root's position channels are its position: its ``OFFSET`` is not
+added to them (as Blender's and most BVH tools read it; exporters that write the rest
+height there would otherwise lift the whole motion by it). Each ``End Site`` becomes a joint named ``<parent>_end``: it carries
 the tip of the last bone of a chain (toe tip, head top, finger tip), so every bone of
 the file has both ends among the joints. Positions are in metres after multiplying by
-``scale``, the metres per file unit, which BVH does not record.
+``scale``, the metres per file unit, which BVH does not record; :class:`BvhReader`
+guesses it from the size of the skeleton's rest pose when not given.
 
 CMU's BVH conversion (``cmu/bvh/13_29.bvh``) keeps the ASF's length unit, ``1/0.45``
 inch (a femur ``OFFSET`` is about 7.6, a standing hip height about 16), so read it with
@@ -30,12 +33,20 @@ import numpy as np
 
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
+from posekit.io._notes import noted
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 #: Metres per unit of CMU's BVH files (the ASF unit: inches / 0.45).
 CMU_BVH_SCALE = INCH / 0.45
+#: Units a BVH file may be in, in metres, tried when the scale is not given.
+UNITS: dict[str, float] = {"metres": 1.0, "centimetres": 0.01, "millimetres": 0.001,
+                           "inches": INCH}
+#: The rest-pose size (metres, largest extent: height or arm span) a guessed unit aims at.
+PERSON_SIZE = 1.7
+#: Rest-pose sizes outside this range (metres) in every unit are said to be implausible.
+PLAUSIBLE_SIZE = (0.8, 2.6)
 
 _CHANNELS = {
     f"{axis}{kind}": (kind, axis.lower())
@@ -197,6 +208,18 @@ def read_bvh(path: str | Path, *, scale: float) -> MotionCapture:
     array([ 0. ,  0.9, -0.5])
     """
     path = Path(path)
+    joints, frame_time, values = _parse(path)
+    return MotionCapture(
+        tuple(joint.name for joint in joints),
+        tuple(joint.parent for joint in joints),
+        _forward_kinematics(joints, values) * scale,
+        1.0 / frame_time,
+        str(path),
+    )
+
+
+def _parse(path: Path) -> tuple[list[_Joint], float, np.ndarray]:
+    """The joints, the frame time and the ``(frames, channels)`` values of a BVH file."""
     lines = read_text_lines(path)
     motion_at = next(
         (i for i, line in enumerate(lines) if line.strip().upper() == "MOTION"), None
@@ -214,14 +237,29 @@ def read_bvh(path: str | Path, *, scale: float) -> MotionCapture:
     n_frames, frame_time, first = _motion_header(path, lines, motion_at)
     n_channels = sum(len(joint.channels) for joint in joints)
     values = _frames(path, lines, first, n_frames, n_channels)
-    positions = _forward_kinematics(joints, values) * scale
-    return MotionCapture(
-        tuple(joint.name for joint in joints),
-        tuple(joint.parent for joint in joints),
-        positions,
-        1.0 / frame_time,
-        str(path),
-    )
+    return joints, frame_time, values
+
+
+def rest_pose_size(joints: Sequence[_Joint]) -> float:
+    """Largest extent (file units) of the rest pose: every rotation zero, the root at
+    the origin (a standing person's height, or the arm span of a T-pose)."""
+    n_channels = sum(len(joint.channels) for joint in joints)
+    rest = _forward_kinematics(joints, np.zeros((1, n_channels)))[0]
+    return float((rest.max(axis=0) - rest.min(axis=0)).max())
+
+
+def guess_unit(size: float) -> tuple[str, float]:
+    """The unit of :data:`UNITS` that makes a rest pose of ``size`` file units closest
+    to :data:`PERSON_SIZE` (by ratio); centimetres for a skeleton of no size.
+
+    Examples
+    --------
+    >>> guess_unit(170.0), guess_unit(68.0), guess_unit(1.8)
+    (('centimetres', 0.01), ('inches', 0.0254), ('metres', 1.0))
+    """
+    if not (math.isfinite(size) and size > 0):
+        return "centimetres", UNITS["centimetres"]
+    return min(UNITS.items(), key=lambda item: abs(math.log(size * item[1] / PERSON_SIZE)))
 
 
 def _motion_header(path: Path, lines: Sequence[str], motion_at: int) -> tuple[int, float, int]:
@@ -312,7 +350,10 @@ def _forward_kinematics(joints: Sequence[_Joint], values: np.ndarray) -> np.ndar
     for k, joint in enumerate(joints):
         span = values[:, column : column + len(joint.channels)]
         column += len(joint.channels)
-        offset = np.broadcast_to(np.asarray(joint.offset, dtype=np.float64), (n_frames, 3))
+        moves = any(kind == "position" for kind, _ in joint.channels)
+        # the root's position channels replace its OFFSET (see the module notes)
+        start = (0.0, 0.0, 0.0) if joint.parent < 0 and moves else joint.offset
+        offset = np.broadcast_to(np.asarray(start, dtype=np.float64), (n_frames, 3))
         for i, (kind, axis) in enumerate(joint.channels):
             if kind == "position":
                 offset = offset + np.eye(3)["xyz".index(axis)] * span[:, i : i + 1]
@@ -382,7 +423,9 @@ class BvhReader:
     ----------
     scale
         Metres per file unit (BVH does not say). Default: ``CMU_BVH_SCALE`` for CMU's
-        conversion, else 0.01 (centimetres, the usual unit of BVH exports).
+        conversion, else guessed from the size of the rest pose (the unit of
+        :data:`UNITS` that makes it closest to a 1.7 m person), with a warning and a
+        ``read`` entry in the log naming the unit.
     first_frame
         Frames before it are dropped (CMU's conversion starts with an added T-pose:
         pass 1).
@@ -397,7 +440,7 @@ class BvhReader:
     ...     " End Site\\n {\\n  OFFSET 0 -50 0\\n }\\n}\\n"
     ...     "MOTION\\nFrames: 2\\nFrame Time: 0.0333333\\n0 90 0 0 0 0\\n0 90 0 0 90 0\\n"
     ... )
-    >>> seq = BvhReader().read(path)
+    >>> seq = BvhReader(scale=0.01).read(path)
     >>> seq.keypoints, seq.n_frames, round(seq.fps, 3), seq.skeleton
     (['Hips', 'Hips_end'], 2, 30.0, None)
     """
@@ -423,17 +466,34 @@ class BvhReader:
     def read(self, path: Path) -> PoseSequence:
         """Read the motion; raises :class:`~posekit.errors.PoseFileError` if malformed."""
         path = Path(path)
-        # The scale must be known before reading; the joint names are in the header.
-        motion = read_bvh(path, scale=1.0)
+        joints, frame_time, values = _parse(path)
+        motion = MotionCapture(
+            tuple(joint.name for joint in joints),
+            tuple(joint.parent for joint in joints),
+            _forward_kinematics(joints, values[self.first_frame :]),
+            1.0 / frame_time,
+            str(path),
+        )
         is_cmu = set(CMU_BVH_JOINTS.values()) <= set(motion.joint_names)
-        scale = self.scale if self.scale is not None else (CMU_BVH_SCALE if is_cmu else 0.01)
-        positions = motion.positions[self.first_frame :] * scale
+        guess = None
+        if self.scale is not None:
+            scale = self.scale
+        elif is_cmu:
+            scale = CMU_BVH_SCALE
+        else:
+            size = rest_pose_size(joints)
+            unit, scale = guess_unit(size)
+            guess = f"{path}: BVH has no unit; the rest pose is {size:g} units tall: read as {unit}"
+            if not PLAUSIBLE_SIZE[0] <= size * scale <= PLAUSIBLE_SIZE[1]:
+                guess += f" ({size * scale:.2f} m: no unit gives a person's size)"
+            guess += "; pass the reader parameter 'scale' (metres per unit) to choose"
+        positions = motion.positions * scale
         names, skeleton = list(motion.joint_names), None
         if is_cmu:
             names = list(get_skeleton("cmu_31").joint_names)
             positions = positions[:, [motion.joint_index(CMU_BVH_JOINTS[j]) for j in names]]
             skeleton = "cmu_31"
-        return PoseSequence.from_arrays(
+        sequence = PoseSequence.from_arrays(
             positions.transpose(0, 2, 1)[..., None],
             skeleton=skeleton,
             keypoints=names,
@@ -441,6 +501,7 @@ class BvhReader:
             source_software="BVH",
             source_file=str(path),
         )
+        return sequence if guess is None else noted(sequence, "bvh", guess, scale=scale)
 
 
 @hookimpl

@@ -28,6 +28,7 @@ import numpy as np
 
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
+from posekit.io._layout_check import same_size_skeletons
 from posekit.io._records import (
     as_float,
     assemble,
@@ -44,7 +45,9 @@ from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 #: Skeleton of a results record by its number of keypoints (133: COCO-WholeBody's body).
-LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_17"}
+LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_wholebody_23"}
+#: Whole-body annotations without keypoint names whose body part a skeleton names.
+WHOLE_BODY: dict[int, str] = {133: "coco_wholebody_23", 136: "halpe_26"}
 _NUMERIC_IMAGE_ID = re.compile(r'"image_id"\s*:\s*-?\d')
 _ANNOTATION_KEYS = ('"annotations"', '"images"', '"categories"')
 
@@ -109,7 +112,10 @@ class CocoReader:
         Keypoints with a lower confidence lose their position; the confidence is kept.
     skeleton
         Skeleton name when the keypoints follow another layout than COCO-17 (for
-        annotation files: then keypoints are named after it).
+        annotation files: then keypoints are named after it). Needed for annotation
+        files whose category names no keypoints (Halpe's): the annotations' keypoint
+        count must fit it, or be a whole-body count whose body part it is (136 for
+        ``halpe_26``, 133 for ``coco_wholebody_23``; the other keypoints are dropped).
     category_id
         The category to read; default the one category with keypoints (annotation
         files), or every record (results files).
@@ -200,7 +206,7 @@ class CocoReader:
             raise PoseFileError(path, "missing or not a list", field="categories")
         with_keypoints = [
             c for c in categories if type(c) is dict and type(c.get("keypoints")) is list
-        ]
+        ] or [c for c in categories if type(c) is dict]  # Halpe's categories name none
         chosen = [
             c for c in with_keypoints if self.category_id is None or c.get("id") == self.category_id
         ]
@@ -214,8 +220,8 @@ class CocoReader:
                 field="categories",
             )
         category = chosen[0]
-        names = category["keypoints"]
-        if not names or not all(type(n) is str for n in names) or len(set(names)) != len(names):
+        names = category.get("keypoints") or []
+        if not all(type(n) is str for n in names) or len(set(names)) != len(names):
             raise PoseFileError(
                 path,
                 "expected distinct keypoint names",
@@ -226,7 +232,10 @@ class CocoReader:
 
     def _read_annotations(self, path: Path, data: dict[str, Any]) -> PoseSequence:
         category = self._category(path, data)
-        names: list[str] = category["keypoints"]
+        names: list[str] = category.get("keypoints") or []
+        n_values = len(names)
+        if not names:
+            names, n_values = self._unnamed_layout(path, data, category)
         if self.skeleton is not None:
             layout = layout_for(path, len(names), {}, self.skeleton, field="categories")
             skeleton, keypoints = layout.skeleton, list(layout.keypoints)
@@ -263,7 +272,7 @@ class CocoReader:
                     path, f"no image with id {image_id!r}", record=found.names[i], field="image_id"
                 )
             frames[i] = rank[keys[image_id]]
-        xyv = self._values(path, found, len(names))
+        xyv = self._values(path, found, n_values)[:, : len(names)]
         labelled = (xyv[..., 2] > 0).any(axis=1)
         keep = np.flatnonzero(labelled)
         if not len(keep):
@@ -288,6 +297,47 @@ class CocoReader:
             n_frames=len(order),
         )
         return people.logged(sequence)
+
+    def _unnamed_layout(
+        self, path: Path, data: dict[str, Any], category: dict[str, Any]
+    ) -> tuple[list[str], int]:
+        """Keypoint names for a category that names none (Halpe): the ``skeleton``'s,
+        which must fit the annotations' keypoint count (or be its whole-body part);
+        with that count."""
+        annotations = data.get("annotations")
+        first = next(
+            (
+                a["keypoints"]
+                for a in (annotations if type(annotations) is list else [])
+                if type(a) is dict
+                and type(a.get("keypoints")) is list
+                and a.get("category_id") == category.get("id")
+            ),
+            None,
+        )
+        record = f"category {category.get('id')}"
+        if first is None or len(first) % 3:
+            raise PoseFileError(
+                path, "names no keypoints and no annotation has x, y, v keypoints",
+                record=record, field="keypoints",
+            )
+        count = len(first) // 3
+        if self.skeleton is None:
+            fitting = sorted(
+                {s.name for s in same_size_skeletons(count)}
+                | ({WHOLE_BODY[count]} if count in WHOLE_BODY else set())
+            )
+            hint = f" (a layout of {count}: {', '.join(fitting)})" if fitting else ""
+            raise PoseFileError(
+                path,
+                f"names no keypoints (Halpe-style annotations, {count} keypoints each); "
+                f"pass the reader parameter 'skeleton' with their layout{hint}",
+                record=record,
+                field="keypoints",
+            )
+        layout = layout_for(path, count, WHOLE_BODY, self.skeleton, record=record,
+                            field="keypoints")
+        return list(layout.keypoints), count
 
     def _read_results(self, path: Path, data: list[Any]) -> PoseSequence:
         if self.frame_order != "image_id":

@@ -1,13 +1,16 @@
-"""CSV writer: a long table with one row per frame, individual and keypoint.
+"""posekit's CSV: a long table with one row per frame, individual and keypoint.
 
 Columns: ``time, individual, keypoint, x, y[, z], confidence, imputed``. ``time`` is
 in seconds when the sequence has an fps, else the frame number; missing values
 (NaN) are empty cells; ``imputed`` is ``true`` where a stage generated the value.
-The table reads directly into pandas (``pd.read_csv``), R or a spreadsheet.
+The table reads directly into pandas (``pd.read_csv``), R or a spreadsheet, and back
+into posekit with :class:`CsvReader`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from pathlib import Path
 from typing import ClassVar
@@ -15,10 +18,15 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
+from posekit.errors import PoseFileError, PosekitError
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
-from posekit.registry import Registry
+from posekit.registry import Registry, get_registry
 from posekit.sequence import PoseSequence
+
+_HEADER_2D = ["time", "individual", "keypoint", "x", "y", "confidence", "imputed"]
+_HEADER_3D = ["time", "individual", "keypoint", "x", "y", "z", "confidence", "imputed"]
+_FLAGS = {"true": True, "false": False}
 
 _ROWS_PER_CHUNK = 200_000
 
@@ -93,6 +101,177 @@ class CsvWriter:
                     np.where(imputed[rows], "true", "false").tolist(),
                 ]
                 handle.writelines(",".join(row) + "\n" for row in zip(*columns, strict=True))
+
+
+@attrs.frozen
+class CsvReader:
+    """Read posekit's CSV table back (what :class:`CsvWriter` writes).
+
+    Parameters
+    ----------
+    skeleton
+        Skeleton name; default the registered skeleton whose joints are the table's
+        keypoints, in order (the table does not name it), else none.
+    fps
+        Frames per second; default from the ``time`` column when it holds seconds
+        (frames ``1 / fps`` apart), none when it holds frame numbers.
+
+    Notes
+    -----
+    Rows may come in any order; a frame, individual and keypoint without a row is
+    missing. Empty cells are NaN, ``imputed`` is ``true`` or ``false``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> seq = PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), skeleton="coco_17", fps=25)
+    >>> path = Path(tempfile.mkdtemp()) / "poses.csv"
+    >>> CsvWriter().write(seq, path)
+    >>> back = CsvReader().read(path)
+    >>> back.skeleton, back.fps, back.n_frames
+    ('coco_17', 25.0, 3)
+    """
+
+    suffixes: ClassVar[tuple[str, ...]] = (".csv",)
+    skeleton: str | None = None
+    fps: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.gt(0))
+    )
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        """True if the header is posekit's (``time,individual,keypoint,x,y,...``)."""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline().strip().lstrip("\ufeff").split(",")
+        except OSError:
+            return False
+        return first in (_HEADER_2D, _HEADER_3D)
+
+    def read(self, path: Path) -> PoseSequence:
+        """Read the table.
+
+        Raises
+        ------
+        PoseFileError
+            If the header is not posekit's, or a row is malformed or repeats a frame,
+            individual and keypoint (naming the line and the column).
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as err:
+            raise PoseFileError(path, f"cannot read as text: {err}") from None
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as err:
+            raise PoseFileError(path, f"not valid CSV: {err}") from None
+        if not rows or rows[0] not in (_HEADER_2D, _HEADER_3D):
+            raise PoseFileError(
+                path, f"expected posekit's header {','.join(_HEADER_2D)} (or with z)", line=1
+            )
+        header, body = rows[0], [(n, row) for n, row in enumerate(rows[1:], 2) if row]
+        if not body:
+            raise PoseFileError(path, "no rows after the header")
+        n_space = len(header) - 5
+        times, individuals, keypoints = _labels(path, body, header)
+        in_seconds = any(not _is_frame_number(t) for t in times)
+        order = sorted(times, key=times.__getitem__)
+        frame_of = {t: f for f, t in enumerate(order)}
+        n_frames, n_ind, n_kp = len(order), len(individuals), len(keypoints)
+        position = np.full((n_frames, n_space, n_kp, n_ind), np.nan)
+        confidence = np.full((n_frames, n_kp, n_ind), np.nan)
+        imputed = np.zeros((n_frames, n_kp, n_ind), dtype=bool)
+        filled = np.zeros((n_frames, n_kp, n_ind), dtype=bool)
+        for line, row in body:
+            t, i, k = frame_of[row[0]], individuals[row[1]], keypoints[row[2]]
+            if filled[t, k, i]:
+                raise PoseFileError(
+                    path, f"a second row for time {row[0]}, {row[1]}, {row[2]}", line=line
+                )
+            filled[t, k, i] = True
+            for d in range(n_space):
+                position[t, d, k, i] = _number(path, row[3 + d], header[3 + d], line)
+            confidence[t, k, i] = _number(path, row[3 + n_space], "confidence", line)
+            flag = _FLAGS.get(row[4 + n_space])
+            if flag is None:
+                raise PoseFileError(
+                    path, f"expected true or false, got {row[4 + n_space]!r}", field="imputed",
+                    line=line,
+                )  # fmt: skip
+            imputed[t, k, i] = flag
+        names = list(keypoints)
+        return PoseSequence.from_arrays(
+            position,
+            confidence,
+            skeleton=self.skeleton or _skeleton_named(names),
+            keypoints=names,
+            individuals=list(individuals),
+            fps=self.fps or (_fps([times[t] for t in order]) if in_seconds else None),
+            imputed=imputed,
+            source_software="posekit",
+            source_file=str(path),
+        )
+
+
+def _labels(
+    path: Path, body: list[tuple[int, list[str]]], header: list[str]
+) -> tuple[dict[str, float], dict[str, int], dict[str, int]]:
+    """Distinct times (with their values), individuals and keypoints (with their
+    indices, in order of first appearance)."""
+    times: dict[str, float] = {}
+    individuals: dict[str, int] = {}
+    keypoints: dict[str, int] = {}
+    for line, row in body:
+        if len(row) != len(header):
+            raise PoseFileError(path, f"{len(row)} cells; the header has {len(header)}", line=line)
+        if row[0] not in times:
+            times[row[0]] = _number(path, row[0], "time", line, empty=False)
+        individuals.setdefault(row[1], len(individuals))
+        keypoints.setdefault(row[2], len(keypoints))
+    return times, individuals, keypoints
+
+
+def _number(path: Path, cell: str, field: str, line: int, *, empty: bool = True) -> float:
+    if not cell and empty:
+        return math.nan
+    try:
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise PoseFileError(path, f"expected a number, got {cell!r}", field=field, line=line)
+    return value
+
+
+def _is_frame_number(cell: str) -> bool:
+    return cell.lstrip("-").isdecimal()
+
+
+def _fps(times: list[float]) -> float | None:
+    """Frames per second of evenly spaced times (1 / spacing, to 9 digits)."""
+    if len(times) < 2:
+        return None
+    step = (times[-1] - times[0]) / (len(times) - 1)
+    return float(f"{1.0 / step:.9g}") if step > 0 else None
+
+
+def _skeleton_named(keypoints: list[str]) -> str | None:
+    """The registered skeleton whose joints are exactly ``keypoints``, if any."""
+    registry = get_registry()
+    for name in registry.skeleton_files:
+        try:
+            if list(registry.skeleton(name).joint_names) == keypoints:
+                return name
+        except PosekitError:  # a broken plugin skeleton is no match
+            continue
+    return None
+
+
+@hookimpl
+def posekit_register_readers(registry: Registry) -> None:
+    """Register the CSV reader."""
+    registry.add_reader("csv", CsvReader)
 
 
 @hookimpl

@@ -15,7 +15,8 @@ An instance is ``{"keypoints": [[x, y], ...], "keypoint_scores": [s, ...],
 "bbox": [[x1, y1, x2, y2]], "bbox_score": s}``; 3D models give ``[x, y, z]``
 keypoints. The skeleton follows from the number of keypoints: in 2D 17 is COCO
 (``coco_17``), 26 is Halpe-26 (``halpe_26``), 133 (COCO-WholeBody) and 136
-(Halpe-136) keep their first 17 / 26 body keypoints; in 3D 17 is Human3.6M
+(Halpe-136) keep their first 23 / 26 body and feet keypoints (``coco_wholebody_23``,
+``halpe_26``); in 3D 17 is Human3.6M
 (``h36m_17``, MMPose's 3D lifters). 28 is posekit's ``mpi_inf_3dhp_28``.
 """
 
@@ -48,7 +49,7 @@ LAYOUTS_2D: dict[int, str] = {
     17: "coco_17",
     26: "halpe_26",
     28: "mpi_inf_3dhp_28",
-    133: "coco_17",
+    133: "coco_wholebody_23",
     136: "halpe_26",
 }
 LAYOUTS_3D: dict[int, str] = {17: "h36m_17", 28: "mpi_inf_3dhp_28"}

@@ -1,4 +1,9 @@
-"""netCDF reader and writer: posekit's native format, also movement's files."""
+"""netCDF reader and writer: posekit's native format, also movement's files.
+
+posekit writes movement's current dim names (``keypoint``, ``individual``, movement >=
+0.17) unless asked for the legacy ones (``keypoints``, ``individuals``, movement <=
+0.16), and reads both.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import attrs
+import numpy as np
 
 from posekit.hookspecs import hookimpl
+from posekit.io._notes import noted
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
@@ -26,7 +33,9 @@ class NetcdfReader:
     skeleton
         Skeleton name to set when the file has none (movement files do not say).
     fps
-        Frames per second to set when the file has none.
+        Frames per second when the file has none: its time axis, in frames, becomes
+        seconds (as every reader's ``fps`` does). A file with an fps keeps its own,
+        with a warning when this one differs.
 
     Examples
     --------
@@ -35,6 +44,8 @@ class NetcdfReader:
     >>> _ = PoseSequence.from_arrays(np.zeros((3, 2, 17, 1)), skeleton="coco_17").to_netcdf(path)
     >>> NetcdfReader().read(path).n_frames
     3
+    >>> NetcdfReader(fps=50).read(path).dataset["time"].values.tolist()
+    [0.0, 0.02, 0.04]
     """
 
     suffixes: ClassVar[tuple[str, ...]] = (".nc", ".nc4", ".h5")
@@ -57,19 +68,45 @@ class NetcdfReader:
         if self.skeleton is not None and sequence.skeleton is None:
             sequence = sequence.with_attrs(skeleton=self.skeleton)
         if self.fps is not None and sequence.fps is None:
-            sequence = sequence.with_attrs(fps=float(self.fps))
+            time = sequence.dataset["time"].values.astype(np.float64) / float(self.fps)
+            dataset = sequence.dataset.assign_coords(time=time)
+            sequence = PoseSequence(dataset).with_attrs(fps=float(self.fps), time_unit="seconds")
+        elif self.fps is not None and not np.isclose(self.fps, sequence.fps):
+            sequence = noted(
+                sequence,
+                "netcdf",
+                f"{path}: the file says {sequence.fps:g} fps; the reader parameter fps "
+                f"{self.fps:g} is not used",
+            )
         return sequence
 
 
 @attrs.frozen
 class NetcdfWriter:
-    """Write posekit's native netCDF file (readable by movement too)."""
+    """Write posekit's native netCDF file, a movement poses dataset.
+
+    Parameters
+    ----------
+    legacy_dims
+        Write movement's dim names before 0.17 (``keypoints``, ``individuals``) for
+        movement <= 0.16; default the current ``keypoint``, ``individual``.
+
+    Examples
+    --------
+    >>> import tempfile, xarray as xr
+    >>> seq = PoseSequence.from_arrays(np.zeros((3, 2, 17, 1)), skeleton="coco_17")
+    >>> path = Path(tempfile.mkdtemp()) / "a.nc"
+    >>> NetcdfWriter(legacy_dims=True).write(seq, path)
+    >>> sorted(xr.open_dataset(path).sizes)
+    ['individuals', 'keypoints', 'space', 'time']
+    """
 
     suffix: ClassVar[str] = ".nc"
+    legacy_dims: bool = False
 
     def write(self, sequence: PoseSequence, path: Path) -> None:
         """Write atomically."""
-        sequence.to_netcdf(path)
+        sequence.to_netcdf(path, legacy_dims=self.legacy_dims)
 
 
 @hookimpl

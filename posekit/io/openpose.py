@@ -9,7 +9,10 @@ Each file is one frame (OpenPose ``doc/02_output.md``)::
 
 and is named ``<video or image name>_<frame, 12 digits>_keypoints.json``. The body
 layout follows from the number of keypoints: 25 is BODY_25 (skeleton ``body_25``),
-18 is COCO (``coco_18``); 28 is posekit's own output layout (``mpi_inf_3dhp_28``).
+18 is COCO (``coco_18``), 15 is MPI (``mpi_15``), 135 is BODY_135 (its first 25 are
+BODY_25B, ``body_25b``); 28 is posekit's own output layout (``mpi_inf_3dhp_28``).
+BODY_25B (Pose2Sim's default) also has 25 keypoints: name it with the reader parameter
+``skeleton``, or the geometry check picks it (see :mod:`posekit.io._layout_check`).
 OpenPose 1.0 called the array ``pose_keypoints``; both names are read.
 
 AlphaPose's ``--format open`` writes the same per-image objects into ``sep-json/``
@@ -22,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import attrs
 import numpy as np
@@ -30,6 +33,8 @@ import numpy as np
 from posekit.errors import PoseFileError, PoseSequenceError
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_folder, refuse_input
+from posekit.io._layout_check import fitting_layout, same_size_skeletons
+from posekit.io._notes import noted
 from posekit.io._records import (
     assemble,
     individual_numbers,
@@ -42,11 +47,28 @@ from posekit.io._records import (
 from posekit.io.frame_order import FrameOrder, number_frames
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
 from posekit.presence import DEFAULT_MAX_GAP
-from posekit.registry import Registry
+from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 #: Skeleton of a body array by its number of keypoints.
-LAYOUTS: dict[int, str] = {25: "body_25", 18: "coco_18", 28: "mpi_inf_3dhp_28"}
+LAYOUTS: dict[int, str] = {
+    25: "body_25",
+    18: "coco_18",
+    15: "mpi_15",
+    135: "body_25b",
+    28: "mpi_inf_3dhp_28",
+}
+#: Face and hand arrays of a person (``parts``), with their keypoint names.
+_HAND = ["wrist"] + [
+    f"{finger}_{k}" for finger in ("thumb", "index", "middle", "ring", "pinky") for k in range(1, 5)
+]
+PART_KEYPOINTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "hands": (
+        ("hand_left_keypoints_2d", tuple(f"left_hand_{name}" for name in _HAND)),
+        ("hand_right_keypoints_2d", tuple(f"right_hand_{name}" for name in _HAND)),
+    ),
+    "face": (("face_keypoints_2d", tuple(f"face_{k}" for k in range(70))),),
+}
 _POSE_KEYS = ("pose_keypoints_2d", "pose_keypoints")
 #: The start of one frame file: ``{"version": ..., "people": [...]}`` (OpenPose's, or one
 #: of AlphaPose's ``--format open`` ``sep-json`` files).
@@ -103,6 +125,8 @@ def people_of(
         keypoints = person.get(key)
         if type(keypoints) is not list:
             raise PoseFileError(path, "missing or not a list", record=name, field=key)
+        if not keypoints:  # OpenPose writes [] for a person without body keypoints
+            continue
         person_id = None
         if "person_id" in person:
             person_id = track_id(person["person_id"])
@@ -127,10 +151,14 @@ def people_to_sequence(
     tracking: Tracking = "auto",
     track_max_gap: int = DEFAULT_MAX_GAP,
     track_max_distance: float = DEFAULT_MAX_DISTANCE,
+    extra_keypoints: tuple[str, ...] = (),
 ) -> PoseSequence:
     """Build a sequence from the people of all frames (``x, y, c`` per keypoint).
 
-    Keypoints written as ``0, 0, 0`` are missing. People are individuals by their
+    ``extra_keypoints`` name keypoints appended to each person's body keypoints (hands,
+    face); the ``skeleton`` attr still names the body layout (the first keypoints), for
+    the caller to check and drop. Keypoints written as ``0, 0, 0`` are
+    missing. People are individuals by their
     ``person_id`` when every person has a distinct non-negative one in its frame,
     else as ``tracking`` says (:func:`posekit.io.tracking.individuals`; ``rank``: by
     their order in the frame, ``id_0`` first).
@@ -157,10 +185,12 @@ def people_to_sequence(
     values = numeric_rows(
         [p.keypoints for p in people], lambda i: (people[i].path, people[i].record), first.field
     )
+    n_body = width // 3 - len(extra_keypoints)
     layout = layout_for(
-        first.path, width // 3, layouts, skeleton, record=first.record, field=first.field
+        first.path, n_body, layouts, skeleton, record=first.record, field=first.field
     )
-    xyc = values.reshape(len(people), width // 3, 3)[:, : layout.n_keypoints]
+    xyc = values.reshape(len(people), width // 3, 3)
+    xyc = np.concatenate([xyc[:, : layout.n_keypoints], xyc[:, n_body:]], axis=1)
     frames = np.array([p.frame for p in people], dtype=np.int64)
     ids = [p.person_id for p in people]
     tracked = all(i is not None and i >= 0 for i in ids)
@@ -179,13 +209,55 @@ def people_to_sequence(
         confidence=xyc[..., 2],
         missing=missing,
         skeleton=layout.skeleton,
-        keypoints=layout.keypoints,
+        keypoints=layout.keypoints + tuple(extra_keypoints),
         fps=fps,
         confidence_threshold=confidence_threshold,
         source_software=source_software,
         n_frames=n_frames,
     )
     return found.logged(sequence)
+
+
+def _with_parts(path: Path, data: Any, parts: tuple[str, ...]) -> Any:
+    """``data`` with each person's hand and face arrays of ``parts`` appended to the
+    body keypoints (a part OpenPose left empty as ``0, 0, 0`` keypoints: missing)."""
+    if not parts or type(data) is not dict or type(data.get("people")) is not list:
+        return data
+    people = []
+    for j, person in enumerate(data["people"]):
+        key = next((k for k in _POSE_KEYS if type(person) is dict and k in person), None)
+        body = person.get(key) if key is not None else None
+        if type(body) is not list or not body:
+            people.append(person)
+            continue
+        values = list(body)
+        for part in parts:
+            for part_key, names in PART_KEYPOINTS[part]:
+                found = person.get(part_key) or []
+                if type(found) is not list or len(found) not in (0, 3 * len(names)):
+                    raise PoseFileError(
+                        path,
+                        f"expected an empty list or {3 * len(names)} values",
+                        record=f"people[{j}]",
+                        field=part_key,
+                    )
+                values += found or [0.0] * (3 * len(names))
+        people.append({**person, key: values})
+    return {**data, "people": people}
+
+
+def _count_parts(data: Any, parts: tuple[str, ...]) -> int:
+    """How many non-empty face/hand arrays of ``parts`` the frame's people hold."""
+    if type(data) is not dict or type(data.get("people")) is not list:
+        return 0
+    keys = [key for part in parts for key, _ in PART_KEYPOINTS[part]]
+    return sum(
+        1
+        for person in data["people"]
+        if type(person) is dict
+        for key in keys
+        if type(person.get(key)) is list and person[key]
+    )
 
 
 def _frame_files(folder: Path) -> list[Path]:
@@ -199,8 +271,9 @@ class OpenPoseReader:
     Parameters
     ----------
     skeleton
-        Skeleton name for a layout other than BODY_25 / COCO-18 / mpi_inf_3dhp_28
-        (the number of keypoints must fit it).
+        The body layout (``body_25``, ``body_25b``, ``coco_18``, ``mpi_15`` or any
+        skeleton whose joint count fits); default by the number of keypoints (see the
+        module docstring), checked against the geometry.
     fps
         Frames per second (the files have none); None gives time in frames.
     confidence_threshold
@@ -221,14 +294,27 @@ class OpenPoseReader:
     track_max_distance
         Farthest link between frames, in person sizes (``tracking: auto``).
 
+    parts
+        What to read of each person: ``body`` always, ``hands`` (``hand_left`` /
+        ``hand_right_keypoints_2d``, 21 points each, named ``left_hand_wrist``,
+        ``left_hand_thumb_1`` ...) and ``face`` (``face_keypoints_2d``, 70 points,
+        ``face_0`` ...). With hands or face the sequence has no ``skeleton`` (the
+        keypoints are no longer a body layout); without them, face and hand keypoints
+        in the files are dropped with a warning.
+
     Notes
     -----
     The frame axis runs over the frames of ``frame_order``; frames without a file or
     without people are NaN. Keypoints written ``0, 0, 0`` (not found) are NaN with
-    confidence 0. ``person_id`` is OpenPose's track id: when every person has a
-    distinct non-negative one in its frame, individuals are ``id_<person_id>``;
-    otherwise ``tracking`` assigns them and the provenance log says so
-    (``individuals``). A single ``.json`` file reads as one frame (``auto``).
+    confidence 0; a person with an empty ``pose_keypoints_2d`` is not there (missing
+    in that frame). When the keypoints fit another layout of the same size much better
+    than the one chosen (their skeleton's bones are shorter,
+    :mod:`posekit.io._layout_check`), the reader takes that layout if none was named,
+    or keeps the named one; both with a warning and a ``read`` entry in the log.
+    ``person_id`` is OpenPose's track id: when every person has a distinct
+    non-negative one in its frame, individuals are ``id_<person_id>``; otherwise
+    ``tracking`` assigns them and the provenance log says so (``individuals``). A
+    single ``.json`` file reads as one frame (``auto``).
 
     Examples
     --------
@@ -253,6 +339,11 @@ class OpenPoseReader:
     tracking: Tracking = "auto"
     track_max_gap: int = DEFAULT_MAX_GAP
     track_max_distance: float = DEFAULT_MAX_DISTANCE
+    parts: tuple[Literal["body", "hands", "face"], ...] = attrs.field(
+        default=("body",), converter=tuple, validator=attrs.validators.deep_iterable(
+            attrs.validators.in_(("body", "hands", "face"))
+        )
+    )
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -282,8 +373,12 @@ class OpenPoseReader:
         names = [file.name for file in files]
         order = number_frames(path, names, self.frame_order, records=names)
         people: list[PersonRecord] = []
+        dropped = 0
         for file in files:
-            people += people_of(file, load_json(file), order.of[file.name])
+            data = load_json(file)
+            dropped += _count_parts(data, self._dropped_parts)
+            people += people_of(file, _with_parts(file, data, self._kept_parts),
+                                order.of[file.name])
         sequence = people_to_sequence(
             path,
             people,
@@ -296,8 +391,48 @@ class OpenPoseReader:
             tracking=self.tracking,
             track_max_gap=self.track_max_gap,
             track_max_distance=self.track_max_distance,
+            extra_keypoints=tuple(
+                name for part in self._kept_parts for _, names in PART_KEYPOINTS[part]
+                for name in names
+            ),
         )
+        if dropped:
+            sequence = noted(
+                sequence,
+                "openpose",
+                f"{path}: {dropped} face/hand arrays dropped; pass the reader parameter "
+                "parts: [body, hands, face] to keep them",
+                dropped=dropped,
+            )
+        sequence = self._checked_layout(path, sequence)
+        if self._kept_parts:
+            sequence = sequence.with_attrs(skeleton=None)
         return order.logged(sequence)
+
+    @property
+    def _kept_parts(self) -> tuple[str, ...]:
+        return tuple(part for part in ("hands", "face") if part in self.parts)
+
+    @property
+    def _dropped_parts(self) -> tuple[str, ...]:
+        return tuple(part for part in ("hands", "face") if part not in self.parts)
+
+    def _checked_layout(self, path: Path, sequence: PoseSequence) -> PoseSequence:
+        """The sequence in the layout its geometry fits (see the class notes)."""
+        chosen = get_skeleton(sequence.skeleton)
+        records = sequence.positions().reshape(-1, sequence.n_keypoints, sequence.n_space)
+        fit = fitting_layout(records, chosen, same_size_skeletons(chosen.n_joints))
+        if fit.better is None:
+            return sequence
+        named = self.skeleton is not None
+        if not named:
+            better = get_skeleton(fit.better)
+            names = [*better.joint_names, *sequence.keypoints[better.n_joints :]]
+            dataset = sequence.dataset.assign_coords(keypoint=names)
+            sequence = PoseSequence(dataset).with_attrs(skeleton=better.name)
+        return noted(
+            sequence, "openpose", fit.message(path, named), skeleton=sequence.skeleton
+        )
 
 
 @attrs.frozen

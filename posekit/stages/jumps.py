@@ -20,7 +20,7 @@ from posekit.grid import SKELETON
 from posekit.hookspecs import hookimpl
 from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
 from posekit.registry import Registry, get_registry
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.windowing import pad_to_window
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ class Jumps:
                 else:
                     imputed[i] = True
                 output[i] = merged
-        new_confidence = np.where(imputed & ~observed, np.nan, confidence)
+        new_confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
         filled = sequence.replace(position=output, confidence=new_confidence, imputed=imputed)
         return keep_present(sequence, filled, self.max_gap).with_log(
             "jumps", {**attrs.asdict(self), "resolved": resolved,
