@@ -187,13 +187,17 @@ def test_missing_input(clips):
     assert "no file matches" in str(excinfo.value)
 
 
-def test_unreadable_suffix_needs_a_reader(clips):
-    (clips / "data" / "notes.txt").write_text("hello")
-    data = {**REMAP, "input": {"path": "data/*.txt"}}
-    with pytest.raises(InvalidPipelineError) as excinfo:
-        Pipeline.from_yaml(write_pipeline(clips, data))
-    assert problems(excinfo) == [("input", "reader")]
-    assert "notes.txt" in str(excinfo.value) and "no reader recognises" in str(excinfo.value)
+def test_an_unrecognised_file_fails_alone_and_the_others_complete(clips):
+    (clips / "data" / "notes.nc2").write_text("hello")
+    (clips / "data" / "empty.nc2").write_text("")
+    for index in range(2):
+        (clips / "data" / f"clip{index}.nc").rename(clips / "data" / f"clip{index}.nc2")
+    data = {**REMAP, "input": {"path": "data/*.nc2"}}
+    report = Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False)
+    failed = {r.input.name: r.error for r in report.failed}
+    assert sorted(failed) == ["empty.nc2", "notes.nc2"]
+    assert all("no reader recognises" in error for error in failed.values())
+    assert sorted(p.name for p in (clips / "out").iterdir()) == ["clip0.nc", "clip1.nc"]
 
 
 def test_reader_is_sniffed_when_the_suffix_says_nothing(clips):
@@ -225,7 +229,7 @@ def test_outputs_must_not_collide(clips):
     with pytest.raises(InvalidPipelineError, match="put \\{stem\\} in the output path"):
         Pipeline.from_yaml(write_pipeline(clips, data))
     data = {**REMAP, "output": {"path": "out/{name}.nc"}}
-    with pytest.raises(InvalidPipelineError, match="unknown placeholders"):
+    with pytest.raises(InvalidPipelineError, match="unknown placeholder"):
         Pipeline.from_yaml(write_pipeline(clips, data))
 
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 import attrs
 
 from posekit.hookspecs import hookimpl
+from posekit.io._atomic import refuse_input
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
@@ -68,7 +69,8 @@ class NetcdfWriter:
     suffix: ClassVar[str] = ".nc"
 
     def write(self, sequence: PoseSequence, path: Path) -> None:
-        """Write atomically."""
+        """Write atomically; never over the file the sequence was read from."""
+        refuse_input(sequence, Path(path))
         sequence.to_netcdf(path)
 
 
