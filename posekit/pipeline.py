@@ -49,7 +49,13 @@ import attrs
 import yaml
 
 from posekit import safe_yaml
-from posekit.errors import InvalidPipelineError, PipelineError, PoseFileError, brief
+from posekit.errors import (
+    InvalidPipelineError,
+    PipelineError,
+    PoseFileError,
+    PosekitError,
+    brief,
+)
 from posekit.io.choose import choose_reader, choose_writer
 from posekit.overrides import apply_overrides
 from posekit.parameters import build
@@ -395,6 +401,7 @@ class Pipeline:
             base=base,
             labels=labels,
         )
+        pipeline._check_steps(errors)
         jobs: list[_Job] = []
         if pipeline.input is not None:
             jobs = pipeline._input_jobs(registry, errors)
@@ -473,6 +480,7 @@ class Pipeline:
             errors.append(PipelineError(self.source, "no input to run on", step="input"))
         if self.output is None:
             errors.append(PipelineError(self.source, "no output to write", step="output"))
+        self._check_steps(errors)
         jobs = self._input_jobs(registry, errors) if self.input else []
         writer = self._writer(registry, errors) if self.output else None
         if self.output is not None:
@@ -595,6 +603,19 @@ class Pipeline:
                 except (OSError, ValueError):  # not a usable path: names no file
                     continue
         return frozenset(files)
+
+    def _check_steps(self, errors: list[PipelineError]) -> None:
+        """Call each step's ``check()`` if it has one (stages with model files verify
+        them there); problems go to ``errors``."""
+        for label, step in zip(self.labels, self.steps, strict=True):
+            check = getattr(step, "check", None)
+            if not callable(check):
+                continue
+            try:
+                check()
+            except (PosekitError, OSError) as err:
+                key = "model" if hasattr(step, "model") else None
+                errors.append(PipelineError(self.source, str(err), step=label, key=key))
 
     def _input_jobs(self, registry: Registry, errors: list[PipelineError]) -> list[_Job]:
         """The files to read, each with its reader; problems go to ``errors``.

@@ -109,6 +109,11 @@ class Knn:
     k: int | None = None
     fill_gaps: int = FILL_GAPS
 
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
+
     def load(self) -> FrameDatabase:
         """The database, with the ``k`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)

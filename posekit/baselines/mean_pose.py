@@ -79,6 +79,11 @@ class MeanPose:
     model: Path | None = None
     fill_gaps: int = FILL_GAPS
 
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        cached_model(self.model, METHOD)
+
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         arrays, _ = cached_model(self.model, METHOD)
         template = np.asarray(arrays["mean_pose"], np.float64)

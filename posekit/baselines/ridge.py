@@ -180,6 +180,11 @@ class Ridge:
     scale_window: int = 25
     scale: Literal["gls", "spread"] = "gls"
 
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
+
     def load(self) -> FrameGaussian:
         """The model, with the ``alpha`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)

@@ -296,6 +296,11 @@ class RidgeWindow:
     overlap: float = 0.5
     scale: Literal["gls", "spread"] = "gls"
 
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
+
     def load(self) -> WindowGaussian:
         """The model, with the ``alpha`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)
