@@ -56,6 +56,7 @@ from posekit.errors import (
     PosekitError,
     brief,
 )
+from posekit.io._values import is_fps
 from posekit.io.choose import choose_reader, choose_writer
 from posekit.overrides import apply_overrides
 from posekit.parameters import build
@@ -825,6 +826,14 @@ def _parse_section(
         ok = False
     if plugin is not None and not isinstance(plugin, str):
         errors.append(PipelineError(source, f"expected a {kind} name", step=name, key=kind))
+        ok = False
+    fps = parameters.get("fps")
+    if name == "input" and fps is not None and not is_fps(fps):
+        errors.append(
+            PipelineError(
+                source, f"expected a positive finite number, got {brief(fps)}", step=name, key="fps"
+            )
+        )
         ok = False
     if not ok:
         return None

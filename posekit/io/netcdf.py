@@ -9,6 +9,7 @@ import attrs
 
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import refuse_input
+from posekit.io._values import check_dataset, checked_fps, usable_confidence, usable_points
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
@@ -53,12 +54,18 @@ class NetcdfReader:
         return head.startswith(_HDF5_MAGIC) and _NETCDF4_MARK in head
 
     def read(self, path: Path) -> PoseSequence:
-        """Read the file."""
+        """Read the file, with the value rules of :mod:`posekit.io._values`."""
         sequence = PoseSequence.read_netcdf(path)
+        check_dataset(path, sequence.dataset)
+        read_position, read_confidence = sequence.positions(), sequence.confidences()
+        position = usable_points(path, read_position)
+        confidence = usable_confidence(path, read_confidence)
+        if position is not read_position or confidence is not read_confidence:
+            sequence = sequence.replace(position=position, confidence=confidence)
         if self.skeleton is not None and sequence.skeleton is None:
             sequence = sequence.with_attrs(skeleton=self.skeleton)
         if self.fps is not None and sequence.fps is None:
-            sequence = sequence.with_attrs(fps=float(self.fps))
+            sequence = sequence.with_attrs(fps=checked_fps(path, self.fps))
         return sequence
 
 
