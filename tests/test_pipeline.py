@@ -12,6 +12,7 @@ from posekit.errors import InvalidPipelineError, PipelineError
 from posekit.overrides import parse_assignment
 from posekit.parameters import build, convert
 from posekit.pipeline import Input, Output, Pipeline
+from posekit.registry import get_skeleton
 from posekit.sequence import PoseSequence
 from posekit.stages.basic import ConfidenceFilter, Remap
 
@@ -93,10 +94,23 @@ def test_a_bad_file_is_reported_and_the_others_complete(clips):
 
 
 def test_reader_parameters_are_passed(clips):
-    data = {**REMAP, "input": {"path": "data/clip0.nc", "reader": "netcdf", "skeleton": "h36m_17"}}
-    # The file already names its skeleton: the reader keeps it (reader semantics), and
-    # the parameter is accepted as a str.
+    # A movement-style file: joint names but no skeleton and no fps; the reader's
+    # parameters supply both, and the remap step needs the skeleton.
+    names = list(get_skeleton("coco_17").joint_names)
+    PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), keypoints=names).to_netcdf(
+        clips / "data" / "bare.nc"
+    )
+    data = {
+        **REMAP,
+        "input": {"path": "data/bare.nc", "reader": "netcdf", "skeleton": "coco_17", "fps": 50},
+    }
     assert Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False).ok
+    out = PoseSequence.read_netcdf(clips / "out" / "bare.nc")
+    assert out.skeleton == "mpi_inf_3dhp_28" and out.fps == 50.0
+    # Without the parameter the same file fails in the remap step.
+    del data["input"]["skeleton"]
+    report = Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False, force=True)
+    assert "no 'skeleton' attr" in report.files[0].error
 
 
 def test_overrides(clips):
