@@ -656,7 +656,7 @@ class Pipeline:
                 errors.append(PipelineError(self.source, str(err), step="input", key="reader"))
                 break
             except PoseFileError as err:  # this file alone fails; the others run
-                jobs.append(_Job(path, None, err.message))
+                jobs.append(_Job(path, None, str(err)))
                 continue
             if entry.name not in readers:
                 readers[entry.name], problems = build(entry.cls, self.input.parameters, self.base)
