@@ -7,7 +7,7 @@ with bounded nesting and alias expansion, and no duplicate keys)::
     steps:
       - remap: {to: mpi_inf_3dhp_28}
       - confidence_filter: {threshold: 0.3}
-    output: {writer: netcdf, path: out/{stem}.nc}
+    output: {writer: netcdf, path: "out/{stem}.nc"}
 
 - ``input.path`` is a glob pattern; ``reader`` is optional (chosen by the file's suffix,
   then by the readers' content check); every other key of ``input`` is a parameter of
