@@ -12,6 +12,7 @@ with ``isinstance``.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import types
 import typing
@@ -125,7 +126,10 @@ def _convert(value: Any, annotation: Any, base: Path | None) -> Any:
         raise _Mismatch
     if annotation is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            number = float(value) if abs(value) < 1e308 else float("inf")
+            if not math.isfinite(number):
+                raise TypeError(f"expected a finite number, got {brief(value)}")
+            return number
         raise _Mismatch
     if annotation is Path:
         if isinstance(value, str | Path) and str(value) and "\0" not in str(value):
@@ -223,7 +227,7 @@ def _key_of(error: Exception, values: Mapping[str, Any]) -> str | None:
         if isinstance(arg, attrs.Attribute):
             return arg.alias
     message = str(error)
-    named = [key for key in values if message.startswith(key)]
+    named = [key for key in values if message.startswith((key, f"'{key}'"))]
     if not named:  # "unknown windowing 'nope'": the one parameter whose value it quotes
         named = [k for k, v in values.items() if isinstance(v, str) and repr(v) in message]
     return named[0] if len(named) == 1 else None

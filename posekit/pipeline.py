@@ -615,7 +615,7 @@ class Pipeline:
             try:
                 check()
             except (PosekitError, OSError) as err:
-                key = "model" if hasattr(step, "model") else None
+                key = next((k for k in ("model", "reference") if hasattr(step, k)), None)
                 errors.append(PipelineError(self.source, str(err), step=label, key=key))
 
     def _input_jobs(self, registry: Registry, errors: list[PipelineError]) -> list[_Job]:

@@ -170,6 +170,46 @@ def test_every_stage_parameter_with_a_wrong_value_is_listed_not_raised():
     assert tried > 100
 
 
+@pytest.mark.parametrize(
+    ("stage", "parameters", "key"),
+    [
+        ("remap", {"to": "made_up_skeleton"}, "to"),
+        ("align", {"reference": "missing.nc"}, "reference"),
+        ("evaluate", {"reference": "missing/"}, "reference"),
+        ("ridge", {"model": "missing.npz"}, "model"),
+        ("ridge", {"alpha": -1}, "alpha"),
+        ("ridge", {"fill_gaps": -1}, "fill_gaps"),
+        ("ridge", {"scale_window": 0}, "scale_window"),
+        ("ridge_window", {"overlap": 1.0}, "overlap"),
+        ("knn", {"k": 0}, "k"),
+        ("mean_pose", {"fill_gaps": -3}, "fill_gaps"),
+        ("interpolate", {"max_gap": -1}, "max_gap"),
+        ("jumps", {"windowing": "nope"}, "windowing"),
+        ("jumps", {"completion": "nope"}, "completion"),
+    ],
+)
+def test_out_of_range_values_and_missing_files_are_listed(tmp_path, stage, parameters, key):
+    with pytest.raises(InvalidPipelineError) as excinfo:
+        Pipeline.from_dict({"steps": [{stage: parameters}]}, base=tmp_path)
+    assert [(e.step, e.key) for e in excinfo.value.errors] == [(f"steps[1] ({stage})", key)]
+
+
+def test_every_float_parameter_refuses_nan_and_infinity():
+    from posekit.parameters import parameter_fields
+    from posekit.registry import get_registry
+
+    checked = 0
+    for name, entry in sorted(get_registry().stages.items()):
+        for field, attribute in parameter_fields(entry.cls).items():
+            if "float" not in str(attribute.type) or "tuple" in str(attribute.type):
+                continue
+            for value in (float("nan"), float("inf"), 10**400):
+                with pytest.raises(InvalidPipelineError, match="expected a finite number"):
+                    Pipeline.from_dict({"steps": [{name: {field: value}}]})
+            checked += 1
+    assert checked >= 8
+
+
 def test_the_issue_example_is_exit_2_naming_the_key():
     root = Path(__file__).resolve().parents[1]
     code, err = run_cli(

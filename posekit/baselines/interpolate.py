@@ -78,7 +78,9 @@ class Interpolate:
         Hold the first and last observations over the sequence's ends.
     """
 
-    max_gap: int | None = None
+    max_gap: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
     edges: bool = True
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:

@@ -106,8 +106,10 @@ class Knn:
     """
 
     model: Path | None = None
-    k: int | None = None
-    fill_gaps: int = FILL_GAPS
+    k: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
 
     def check(self) -> None:
         """Load the model now (a pipeline calls this before any work), so a missing,

@@ -77,7 +77,7 @@ class MeanPose:
     """
 
     model: Path | None = None
-    fill_gaps: int = FILL_GAPS
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
 
     def check(self) -> None:
         """Load the model now (a pipeline calls this before any work), so a missing,

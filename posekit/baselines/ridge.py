@@ -175,9 +175,11 @@ class Ridge:
     """
 
     model: Path | None = None
-    alpha: float | None = None
-    fill_gaps: int = FILL_GAPS
-    scale_window: int = 25
+    alpha: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0.0))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
+    scale_window: int = attrs.field(default=25, validator=attrs.validators.ge(1))
     scale: Literal["gls", "spread"] = "gls"
 
     def check(self) -> None:

@@ -291,9 +291,13 @@ class RidgeWindow:
     """
 
     model: Path | None = None
-    alpha: float | None = None
-    fill_gaps: int = FILL_GAPS
-    overlap: float = 0.5
+    alpha: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0.0))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
+    overlap: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
+    )
     scale: Literal["gls", "spread"] = "gls"
 
     def check(self) -> None:
