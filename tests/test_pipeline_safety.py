@@ -54,10 +54,6 @@ def run_cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
 GOOD = """\
 input: {path: data/*.nc}
 steps: [{remap: {to: mpi_inf_3dhp_28}}]

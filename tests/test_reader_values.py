@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 from pose_files import DLC_SINGLE, alphapose_records, write_json
 from synthetic_mocap import amc_text, asf_text
 
@@ -208,7 +207,8 @@ def test_amc_frames_may_start_anywhere(tmp_path):
 
 
 def deep_bvh(depth: int) -> str:
-    lines = ["HIERARCHY", "ROOT j0", "{", "OFFSET 0 0 0", "CHANNELS 3 Xposition Yposition Zposition"]
+    lines = ["HIERARCHY", "ROOT j0", "{", "OFFSET 0 0 0"]
+    lines += ["CHANNELS 3 Xposition Yposition Zposition"]
     for k in range(1, depth):
         lines += [f"JOINT j{k}", "{", "OFFSET 0 1 0", "CHANNELS 0"]
     lines += ["}"] * depth
