@@ -575,9 +575,11 @@ class Pipeline:
 
     # -- checks ---------------------------------------------------------------------
     def _template(self) -> str:
-        """The output path template, absolute."""
+        """The output path template, absolute (braces in the folder doubled, so they
+        are literal)."""
         assert self.output is not None
-        return str(self.base / os.path.expanduser(self.output.path))
+        base = str(self.base).replace("{", "{{").replace("}", "}}")
+        return os.path.join(base, os.path.expanduser(self.output.path))
 
     def _protected(self, jobs: list[_Job]) -> frozenset[Path]:
         """Every file the run reads, resolved: the inputs, the pipeline file, and the
@@ -728,7 +730,7 @@ class Pipeline:
                 )
                 return
             written[target] = job.path
-            pattern = _output_pattern(str(target.parent / Path(template).name), job.path)
+            pattern = _output_pattern(os.path.normpath(template), job.path)
             clobbered = sorted(p for p in protected if fnmatch.fnmatchcase(str(p), pattern))
             if clobbered:
                 kind = "the input" if clobbered[0] in inputs else "a file the run reads:"

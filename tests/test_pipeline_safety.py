@@ -234,6 +234,19 @@ def test_brackets_in_the_pipeline_folder_are_literal(tmp_path):
     assert report.ok and (folder / "out" / "clip.nc").exists()
 
 
+def test_braces_in_folder_and_file_names_are_literal(tmp_path):
+    folder = tmp_path / "run{1}"
+    (folder / "data").mkdir(parents=True)
+    sequence(individuals=["a", "b"]).to_netcdf(folder / "data" / "clip{x}.nc")
+    data = {"input": {"path": "data/*.nc"}, "output": {"path": "out/{individual}/{stem}.nc"}}
+    report = Pipeline.from_yaml(write(folder, yaml.safe_dump(data))).run(progress=False)
+    assert report.ok, report.files[0].error
+    assert (folder / "out" / "b" / "clip{x}.nc").is_file()
+    data["output"]["path"] = "data/{stem}.nc"
+    with pytest.raises(InvalidPipelineError, match="would overwrite the input"):
+        Pipeline.from_yaml(write(folder, yaml.safe_dump(data)))
+
+
 def test_the_pipeline_file_is_never_an_output(project):
     sequence().to_netcdf(project / "data" / "p.nc")
     data = {"input": {"path": "data/p.nc"}, "output": {"path": "{stem}.yaml", "writer": "netcdf"}}
