@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+from typing import Any
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxdict, _BRIEF.maxlist, _BRIEF.maxtuple = 3, 4, 6, 6
+_BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlong = 60, 60, 40
+#: Longest message an error keeps; longer ones are cut (a message may quote user data).
+MAX_MESSAGE = 1000
+
+
+def brief(value: Any) -> str:
+    """A short ``repr`` of a user value for a message: long strings, lists and deep
+    structures are cut, so quoting a huge value costs little.
+
+    Examples
+    --------
+    >>> brief("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
+    >>> brief([[[[1]]]]), brief(list(range(100)))
+    ('[[[[...]]]]', '[0, 1, 2, 3, 4, 5, ...]')
+    """
+    return _BRIEF.repr(value)
+
+
+def _capped(message: str) -> str:
+    """The message, cut to MAX_MESSAGE characters."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 30] + f" ... ({len(message)} characters)"
 
 
 class PosekitError(Exception):
@@ -81,7 +110,7 @@ class PoseFileError(_LocatedError):
         line: int | None = None,
     ) -> None:
         self.path = str(path)
-        self.message = message
+        self.message = message = _capped(message)
         self.record = record
         self.field = field
         self.line = line
@@ -129,7 +158,7 @@ class PipelineError(_LocatedError):
         key: str | None = None,
     ) -> None:
         self.path = str(path)
-        self.message = message
+        self.message = message = _capped(message)
         self.step = step
         self.key = key
         parts = [self.path]

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from posekit import safe_yaml
 from posekit.errors import PipelineError
 
 _STEP_KEY = re.compile(r"^steps\[(\d+)\]\.([^.]+)\.([^.]+)$")
@@ -23,8 +24,9 @@ _SECTION_KEY = re.compile(r"^(input|output)\.([^.]+)$")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
-    """Split ``key=value``; the value is read as YAML (``0.5``, ``true``, ``[a, b]``),
-    or kept as the plain string when it is not valid YAML.
+    """Split ``key=value``; the value is read as YAML (``0.5``, ``true``, ``[a, b]``;
+    with the bounds of :mod:`posekit.safe_yaml`), or kept as the plain string when it
+    is not valid YAML or exceeds a bound.
 
     Examples
     --------
@@ -37,7 +39,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ValueError(f"expected key=value, got {text!r}")
     try:
-        value = yaml.safe_load(raw)
+        value = safe_yaml.load(raw)
     except yaml.YAMLError:
         value = raw
     return key.strip(), raw if isinstance(value, dict) else value

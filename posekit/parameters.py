@@ -12,6 +12,8 @@ with ``isinstance``.
 from __future__ import annotations
 
 import difflib
+import math
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
+
+from posekit.errors import PosekitError, brief
 
 
 @attrs.frozen
@@ -81,7 +85,7 @@ def convert(value: Any, annotation: Any, base: Path | None = None) -> Any:
         return _convert(value, annotation, base)
     except _Mismatch:
         raise TypeError(
-            f"expected {describe(annotation)}, got {value!r} ({type(value).__name__})"
+            f"expected {describe(annotation)}, got {brief(value)} ({type(value).__name__})"
         ) from None
 
 
@@ -122,11 +126,17 @@ def _convert(value: Any, annotation: Any, base: Path | None) -> Any:
         raise _Mismatch
     if annotation is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            number = float(value) if abs(value) < 1e308 else float("inf")
+            if not math.isfinite(number):
+                raise TypeError(f"expected a finite number, got {brief(value)}")
+            return number
         raise _Mismatch
     if annotation is Path:
-        if isinstance(value, str | Path) and str(value):
-            path = Path(value).expanduser()
+        if isinstance(value, str | Path) and str(value) and "\0" not in str(value):
+            expanded = os.path.expanduser(str(value))
+            if expanded.startswith("~"):
+                raise TypeError(f"unknown user in the path {brief(str(value))}")
+            path = Path(expanded)
             return path if base is None or path.is_absolute() else (base / path).resolve()
         raise _Mismatch
     if isinstance(annotation, type):
@@ -203,16 +213,21 @@ def build(
         return None, problems
     try:
         return cls(**values), []
-    except (TypeError, ValueError) as err:
+    except KeyError as err:  # e.g. an UnknownNameError: a name that is not registered
+        return None, [Problem(_key_of(err, values), str(err.args[0] if err.args else err))]
+    except (TypeError, ValueError, OverflowError, PosekitError) as err:
         return None, [Problem(_key_of(err, values), str(err))]
 
 
 def _key_of(error: Exception, values: Mapping[str, Any]) -> str | None:
     """The parameter a validator complained about: attrs' validators pass the field;
-    otherwise the one parameter whose name the message starts with."""
+    otherwise the one parameter whose name the message starts with, or whose (string)
+    value it quotes."""
     for arg in error.args:
         if isinstance(arg, attrs.Attribute):
             return arg.alias
     message = str(error)
-    named = [key for key in values if message.startswith(key)]
+    named = [key for key in values if message.startswith((key, f"'{key}'"))]
+    if not named:  # "unknown windowing 'nope'": the one parameter whose value it quotes
+        named = [k for k, v in values.items() if isinstance(v, str) and repr(v) in message]
     return named[0] if len(named) == 1 else None

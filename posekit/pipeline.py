@@ -1,12 +1,13 @@
 """Pipelines: read pose files, run stages on each, write the results.
 
-A pipeline file (YAML, read with ``yaml.safe_load``)::
+A pipeline file (YAML, read with :func:`posekit.safe_yaml.load`: ``yaml.safe_load``
+with bounded nesting and alias expansion, and no duplicate keys)::
 
     input:  {reader: netcdf, path: data/*.nc, fps: 30}
     steps:
       - remap: {to: mpi_inf_3dhp_28}
       - confidence_filter: {threshold: 0.3}
-    output: {writer: netcdf, path: out/{stem}.nc}
+    output: {writer: netcdf, path: "out/{stem}.nc"}
 
 - ``input.path`` is a glob pattern; ``reader`` is optional (chosen by the file's suffix,
   then by the readers' content check); every other key of ``input`` is a parameter of
@@ -14,8 +15,13 @@ A pipeline file (YAML, read with ``yaml.safe_load``)::
   (or folders of images): ``input: {estimator: mediapipe, path: clips/*.mp4}``.
 - a step is a one-key mapping ``name: {parameters}``, or a bare name;
 - ``output.path`` may hold ``{stem}`` (the input file's name without suffix) and
-  ``{individual}`` (one file per individual); ``writer`` is optional (chosen by the
-  suffix); every other key of ``output`` is a parameter of the writer.
+  ``{individual}`` (one file per individual), each a single path component (a ``/`` in
+  an individual's name becomes ``_``, a name of dots is spelt with ``_``); ``writer`` is
+  optional (chosen by the suffix); every other key of ``output`` is a parameter of the
+  writer.
+
+No output may be written over a file the run reads: the inputs, the pipeline file,
+and every file named by a parameter (an ``align`` reference, a JUMPS model).
 
 Relative paths, in ``input``/``output`` and in parameters typed ``Path``, resolve against
 the pipeline file's folder. The whole pipeline is checked before any work starts, and
@@ -43,7 +49,15 @@ from typing import Any
 import attrs
 import yaml
 
-from posekit.errors import InvalidPipelineError, PipelineError, PoseFileError
+from posekit import safe_yaml
+from posekit.errors import (
+    InvalidPipelineError,
+    PipelineError,
+    PoseFileError,
+    PosekitError,
+    brief,
+)
+from posekit.io._values import is_fps
 from posekit.io.choose import choose_reader, choose_writer
 from posekit.overrides import apply_overrides
 from posekit.parameters import build
@@ -55,6 +69,8 @@ StageLike = Callable[[PoseSequence], PoseSequence]
 
 _SECTIONS = ("input", "steps", "output")
 _PLACEHOLDERS = ("stem", "individual")
+#: Longest file name (bytes) most file systems accept.
+_NAME_MAX = 255
 
 
 @attrs.frozen
@@ -222,11 +238,13 @@ class RunReport:
 @attrs.frozen
 class _Job:
     """One input: its path, what turns it into a sequence (a reader's ``read`` or an
-    estimator's ``estimate``), and that step's label in timings and errors."""
+    estimator's ``estimate``), that step's label in timings and errors, or why nothing
+    reads it (that file then fails alone)."""
 
     path: Path
-    read: Callable[[Path], PoseSequence]
+    read: Callable[[Path], PoseSequence] | None
     label: str = "read"
+    problem: str | None = None
 
 
 @attrs.frozen
@@ -306,11 +324,20 @@ class Pipeline:
         """
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
         except OSError as err:
-            raise InvalidPipelineError([PipelineError(path, f"cannot read: {err.strerror}")])
+            raise InvalidPipelineError(
+                [PipelineError(path, f"cannot read: {err.strerror}")]
+            ) from None
+        try:
+            data = safe_yaml.load(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise InvalidPipelineError(
+                [PipelineError(path, f"not UTF-8 text: byte {raw[err.start]:#04x} on line {line}")]
+            ) from None
         except yaml.YAMLError as err:
-            raise InvalidPipelineError([PipelineError(path, f"not valid YAML: {err}")])
+            raise InvalidPipelineError([PipelineError(path, f"not valid YAML: {err}")]) from None
         return cls.from_dict(
             data, source=str(path), base=path.resolve().parent, overrides=overrides
         )
@@ -382,6 +409,7 @@ class Pipeline:
             base=base,
             labels=labels,
         )
+        pipeline._check_steps(errors)
         jobs: list[_Job] = []
         if pipeline.input is not None:
             jobs = pipeline._input_jobs(registry, errors)
@@ -460,6 +488,7 @@ class Pipeline:
             errors.append(PipelineError(self.source, "no input to run on", step="input"))
         if self.output is None:
             errors.append(PipelineError(self.source, "no output to write", step="output"))
+        self._check_steps(errors)
         jobs = self._input_jobs(registry, errors) if self.input else []
         writer = self._writer(registry, errors) if self.output else None
         if self.output is not None:
@@ -474,7 +503,7 @@ class Pipeline:
                 results[job.path] = FileResult(job.path, outputs, None, {}, skipped=True)
         todo = [job for job in jobs if job.path not in results]
         done = run_tasks(
-            functools.partial(self._run_one, writer=writer),
+            functools.partial(self._run_one, writer=writer, protected=self._protected(jobs)),
             todo,
             [job.path for job in todo],
             cluster=cluster,
@@ -483,7 +512,9 @@ class Pipeline:
         results.update((result.input, result) for result in done)
         return RunReport(tuple(results[job.path] for job in jobs), time.perf_counter() - started)
 
-    def _run_one(self, job: _Job, writer: Any) -> FileResult:
+    def _run_one(
+        self, job: _Job, writer: Any, protected: frozenset[Path] = frozenset()
+    ) -> FileResult:
         """Read, transform and write one file; any error is caught and recorded.
 
         The one per-file function of both the plain loop and the Dask workers: its
@@ -493,6 +524,8 @@ class Pipeline:
         timings: dict[str, float] = {}
         outputs: list[Path] = []
         where = job.label
+        if job.problem is not None or job.read is None:
+            return FileResult(job.path, (), f"{where}: {job.problem}", timings)
         try:
             clock = time.perf_counter()
             sequence = job.read(job.path)
@@ -505,6 +538,10 @@ class Pipeline:
             clock = time.perf_counter()
             for individual, part in _parts(sequence, self.output.path):
                 target = _output_path(self._template(), job.path, individual)
+                if target.resolve() in protected:
+                    raise PipelineError(
+                        self.source, f"{target} is a file this run reads; it is not overwritten"
+                    )
                 writer.write(part, target)
                 outputs.append(target)
             timings[where] = time.perf_counter() - clock
@@ -530,8 +567,7 @@ class Pipeline:
         """
         template = self._template()
         if "{individual}" in template:
-            pattern = glob.escape(template).format(stem=glob.escape(job.path.stem), individual="*")
-            outputs = tuple(sorted(Path(p) for p in glob.glob(pattern)))
+            outputs = tuple(sorted(Path(p) for p in glob.glob(_output_pattern(template, job.path))))
         else:
             outputs = (_output_path(template, job.path, None),)
         pipeline_file = self.base / Path(self.source).name  # from_yaml's base is its folder
@@ -546,9 +582,50 @@ class Pipeline:
 
     # -- checks ---------------------------------------------------------------------
     def _template(self) -> str:
-        """The output path template, absolute."""
+        """The output path template, absolute (braces in the folder doubled, so they
+        are literal)."""
         assert self.output is not None
-        return str(self.base / Path(self.output.path).expanduser())
+        base = str(self.base).replace("{", "{{").replace("}", "}}")
+        return os.path.join(base, os.path.expanduser(self.output.path))
+
+    def _protected(self, jobs: list[_Job]) -> frozenset[Path]:
+        """Every file the run reads, resolved: the inputs, the pipeline file, and the
+        existing files that a parameter of the reader, a step or the writer names (with
+        a ``.safetensors`` model's ``.json`` record)."""
+        files = {job.path.resolve() for job in jobs}
+        if self.source != "<python>":
+            files.add(Path(self.source).resolve())
+        values: list[Any] = []
+        for section in (self.input, self.output):
+            if section is not None:
+                values += list(section.parameters.values())
+        for step in self.steps:
+            if attrs.has(type(step)):
+                values += list(attrs.asdict(step, recurse=False).values())
+        for value in values:
+            if isinstance(value, str | Path) and str(value):
+                path = self.base / os.path.expanduser(str(value))
+                try:
+                    if path.is_file():
+                        files.add(path.resolve())
+                        if path.suffix == ".safetensors":
+                            files.add(path.with_suffix(".json").resolve())
+                except (OSError, ValueError):  # not a usable path: names no file
+                    continue
+        return frozenset(files)
+
+    def _check_steps(self, errors: list[PipelineError]) -> None:
+        """Call each step's ``check()`` if it has one (stages with model files verify
+        them there); problems go to ``errors``."""
+        for label, step in zip(self.labels, self.steps, strict=True):
+            check = getattr(step, "check", None)
+            if not callable(check):
+                continue
+            try:
+                check()
+            except (PosekitError, OSError) as err:
+                key = next((k for k in ("model", "reference") if hasattr(step, k)), None)
+                errors.append(PipelineError(self.source, str(err), step=label, key=key))
 
     def _input_jobs(self, registry: Registry, errors: list[PipelineError]) -> list[_Job]:
         """The files to read, each with its reader; problems go to ``errors``.
@@ -558,7 +635,17 @@ class Pipeline:
         recognises the folder; other folders are passed over.
         """
         assert self.input is not None
-        pattern = str(self.base / Path(self.input.path).expanduser())
+        given = os.path.expanduser(self.input.path)
+        if given.startswith("~"):
+            errors.append(
+                PipelineError(
+                    self.source, f"unknown user in {brief(given)}", step="input", key="path"
+                )
+            )
+            return []
+        # The pipeline's folder is a literal path: its [ ] * ? are not pattern characters.
+        base = glob.escape(str(self.base))
+        pattern = given if os.path.isabs(given) else os.path.join(base, given)
         matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
         if self.input.estimator is not None:
             return self._estimator_jobs(self.input.estimator, matches, registry, errors)
@@ -576,10 +663,11 @@ class Pipeline:
                     if self.input.reader is not None
                     else choose_reader(path, registry)
                 )
-            except (UnknownNameError, PoseFileError) as err:
+            except UnknownNameError as err:
                 errors.append(PipelineError(self.source, str(err), step="input", key="reader"))
-                if self.input.reader is not None:
-                    break
+                break
+            except PoseFileError as err:  # this file alone fails; the others run
+                jobs.append(_Job(path, None, problem=str(err)))
                 continue
             if entry.name not in readers:
                 readers[entry.name], problems = build(entry.cls, self.input.parameters, self.base)
@@ -668,12 +756,12 @@ class Pipeline:
         def fail(message: str) -> None:
             errors.append(PipelineError(self.source, message, step="output", key="path"))
 
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-        unknown = fields - set(_PLACEHOLDERS)
-        if unknown:
-            fail(f"unknown placeholders {sorted(unknown)}; use {{stem}} and {{individual}}")
+        problem = _template_problem(self.output.path)
+        if problem is not None:
+            fail(problem)
             return
         inputs = {job.path.resolve() for job in jobs}
+        protected = self._protected(jobs)
         written: dict[Path, Path] = {}
         for job in jobs:
             target = _output_path(template, job.path, "*").resolve()
@@ -684,9 +772,15 @@ class Pipeline:
                 )
                 return
             written[target] = job.path
-            clobbered = [p for p in inputs if fnmatch.fnmatchcase(str(p), str(target))]
+            pattern = _output_pattern(os.path.normpath(template), job.path)
+            clobbered = sorted(p for p in protected if fnmatch.fnmatchcase(str(p), pattern))
             if clobbered:
-                fail(f"the output {target} would overwrite the input {clobbered[0]}")
+                kind = "the input" if clobbered[0] in inputs else "a file the run reads:"
+                fail(f"the output {target} would overwrite {kind} {clobbered[0]}")
+                return
+            long = [part for part in target.parts if len(os.fsencode(part)) > _NAME_MAX]
+            if long:
+                fail(f"the output name {brief(long[0])} is longer than {_NAME_MAX} bytes")
                 return
             problem = _unwritable(target.parent)
             if problem is not None:
@@ -725,26 +819,27 @@ def _parse_steps(
             errors.append(
                 PipelineError(
                     source,
-                    f"expected 'name: {{parameters}}' or a bare name, got {item!r}",
+                    f"expected 'name: {{parameters}}' or a bare name, got {brief(item)}",
                     step=f"steps[{number}]",
                 )
             )
             continue
         [(name, parameters)] = item.items()
-        label = f"steps[{number}] ({name})"
+        shown = name if isinstance(name, str) and len(name) <= 60 else brief(name)
+        label = f"steps[{number}] ({shown})"
         if parameters is None:
             parameters = {}
         if not isinstance(parameters, dict):
             errors.append(
                 PipelineError(
-                    source, f"expected a mapping of parameters, got {parameters!r}", step=label
+                    source, f"expected a mapping of parameters, got {brief(parameters)}", step=label
                 )
             )
             continue
         try:
             entry = registry.entry("stage", str(name))
         except UnknownNameError as err:
-            errors.append(PipelineError(source, str(err), step=label, key=str(name)))
+            errors.append(PipelineError(source, str(err), step=label, key=shown))
             continue
         stage, problems = build(entry.cls, parameters, base)
         for problem in problems:
@@ -765,7 +860,7 @@ def _parse_section(
     if section is None:
         return None
     if not isinstance(section, dict):
-        errors.append(PipelineError(source, f"expected a mapping, got {section!r}", step=name))
+        errors.append(PipelineError(source, f"expected a mapping, got {brief(section)}", step=name))
         return None
     plugin_keys = ("reader", "estimator") if name == "input" else ("writer",)
     parameters = {k: v for k, v in section.items() if k not in ("path", *plugin_keys)}
@@ -789,6 +884,14 @@ def _parse_section(
     if plugin is not None and not isinstance(plugin, str):
         errors.append(PipelineError(source, f"expected a {kind} name", step=name, key=kind))
         ok = False
+    fps = parameters.get("fps")
+    if name == "input" and fps is not None and not is_fps(fps):
+        errors.append(
+            PipelineError(
+                source, f"expected a positive finite number, got {brief(fps)}", step=name, key="fps"
+            )
+        )
+        ok = False
     if not ok:
         return None
     if name == "input":
@@ -796,9 +899,67 @@ def _parse_section(
     return Output(path, plugin, parameters)
 
 
+def _component(value: str) -> str:
+    """A template value as one path component: no separators, not ``.``, ``..`` or ``""``.
+
+    Examples
+    --------
+    >>> _component("../../ESCAPE"), _component(".."), _component("clip 1")
+    ('.._.._ESCAPE', '__', 'clip 1')
+    """
+    value = value.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    return value.replace(".", "_") if value.strip(".") == "" else value
+
+
 def _output_path(template: str, input_path: Path, individual: str | None) -> Path:
     """The output path for one input (and individual)."""
-    return Path(template.format(stem=input_path.stem, individual=individual))
+    return Path(
+        template.format(
+            stem=_component(input_path.stem),
+            individual=None if individual is None else _component(individual),
+        )
+    )
+
+
+def _output_pattern(template: str, input_path: Path) -> str:
+    """A glob pattern of the output paths of one input: ``{individual}`` becomes ``*``,
+    everything else is literal."""
+    return glob.escape(template).format(
+        stem=glob.escape(_component(input_path.stem)), individual="*"
+    )
+
+
+def _template_problem(template: str) -> str | None:
+    """Why an output path template is malformed, or None.
+
+    Examples
+    --------
+    >>> _template_problem("out/{stem}-{individual}.nc") is None
+    True
+    >>> _template_problem("out/{stem")
+    "the output path 'out/{stem' is not a template: expected '}' before end of string"
+    >>> _template_problem("{stem:>5000}")
+    'placeholders take no format spec or conversion: {stem:>5000}; use {stem} and {individual}'
+    """
+    if os.path.expanduser(template).startswith("~"):
+        return f"unknown user in {brief(template)}"
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as err:
+        return f"the output path {brief(template)} is not a template: {err}"
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in _PLACEHOLDERS:
+            return f"unknown placeholder {{{brief(name)[1:-1]}}}; use {{stem}} and {{individual}}"
+        if spec or conversion:
+            marks = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            shown = "{" + name + marks + "}"
+            return (
+                f"placeholders take no format spec or conversion: {brief(shown)[1:-1]}; "
+                "use {stem} and {individual}"
+            )
+    return None
 
 
 def _parts(sequence: PoseSequence, template: str) -> list[tuple[str | None, PoseSequence]]:

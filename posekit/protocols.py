@@ -15,7 +15,12 @@ from posekit.sequence import PoseSequence
 
 @runtime_checkable
 class Stage(Protocol):
-    """A step of a pipeline: a callable from PoseSequence to PoseSequence."""
+    """A step of a pipeline: a callable from PoseSequence to PoseSequence.
+
+    A stage that needs files of its own (a model) may also define ``check(self) ->
+    None``, raising a :class:`~posekit.errors.PosekitError` naming the file; a pipeline
+    calls it before any work and lists the problem with the others (exit status 2).
+    """
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence: ...
 

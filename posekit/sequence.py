@@ -429,13 +429,15 @@ class PoseSequence:
         Raises
         ------
         PoseFileError
-            If the file cannot be opened or does not hold a pose dataset.
+            If the file cannot be opened or does not hold a pose dataset. (The
+            ``netcdf`` reader also applies the value rules of :mod:`posekit.io._values`.)
         """
         path = Path(path)
         try:
             with xr.open_dataset(path, engine="netcdf4") as opened:
                 dataset = opened.load()
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as err:
+            # RuntimeError: the netCDF/HDF5 library on a corrupt file ("NetCDF: HDF error")
             raise PoseFileError(path, f"cannot read as netCDF: {err}") from None
         plural = {file: ours for ours, file in LEGACY_DIMS.items()}
         dataset = dataset.rename({k: v for k, v in plural.items() if k in dataset.dims})
@@ -444,8 +446,8 @@ class PoseSequence:
                 dataset[name] = dataset[name].astype(str)
         try:
             return cls(dataset)
-        except PoseSequenceError as err:
-            raise PoseFileError(path, str(err), field=None) from None
+        except (PoseSequenceError, KeyError, TypeError, ValueError) as err:
+            raise PoseFileError(path, f"not a pose dataset: {err}") from None
 
 
 def _validated(dataset: xr.Dataset) -> xr.Dataset:

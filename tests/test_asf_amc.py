@@ -269,7 +269,7 @@ def test_radians(tiny: AsfSkeleton, tmp_path: Path) -> None:
 def test_find_asf(tmp_path: Path) -> None:
     (tmp_path / "07.asf").write_text("")
     assert find_asf(tmp_path / "07_12.amc.gz") == tmp_path / "07.asf"
-    with pytest.raises(FileNotFoundError, match="08.asf"):
+    with pytest.raises(PoseFileError, match="08.asf"):
         find_asf(tmp_path / "08_01.amc")
 
 

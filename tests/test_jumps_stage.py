@@ -8,11 +8,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from posekit.errors import PosekitError
 from posekit.jumps.checkpoint import save_checkpoint
 from posekit.jumps.networks import build_networks
 from posekit.pipeline import Pipeline
 from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.stages.jumps import Jumps
 
 UPSAMPLE_JOINTS = [
@@ -51,6 +52,25 @@ def test_output_has_28_joints_and_imputed_flags(untrained_model):
     np.testing.assert_array_equal(out.positions()[..., keep, :], seq.positions()[..., keep, :])
     entry = out.log[-1]
     assert entry["stage"] == "jumps" and entry["parameters"]["model_sha256"]
+
+
+def test_keep_observed_keeps_input_flags_and_measured_confidences(untrained_model):
+    seq, keep = upsample_input(24)
+    imputed = seq.imputed_flags().copy()
+    imputed[0, :5, keep[0]] = True  # an earlier stage filled this (observed) joint
+    confidence = seq.confidences().copy()
+    confidence[..., keep] = np.linspace(0.5, 0.9, 24)[None, :, None]
+    seq = seq.replace(imputed=imputed, confidence=confidence)
+    out = Jumps(model=untrained_model, preset="fast", iterations=1, completion=None)(seq)
+    flags = out.imputed_flags()
+    assert flags[0, :5, keep[0]].all() and not flags[0, 5:, keep[0]].any()  # |=, not =
+    assert not flags[..., keep[1:]].any()
+    hidden = np.setdiff1d(np.arange(28), keep)
+    assert flags[..., hidden].all()
+    # Measured joints keep their confidence, flagged or not; generated ones get the
+    # documented confidence of imputed values.
+    np.testing.assert_array_equal(out.confidences()[..., keep], confidence[..., keep])
+    assert (out.confidences()[..., hidden] == IMPUTED_CONFIDENCE).all()
 
 
 def test_keep_observed_false_marks_everything_generated(untrained_model):
@@ -101,7 +121,7 @@ def test_deterministic_for_a_seed_on_cpu(untrained_model):
 
 def test_needs_the_28_joint_layout(untrained_model):
     seq = PoseSequence.from_arrays(np.zeros((24, 2, 17, 1)), skeleton="coco_17")
-    with pytest.raises(Exception, match="remap"):
+    with pytest.raises(PosekitError, match="remap"):
         Jumps(model=untrained_model)(seq)
 
 

@@ -12,6 +12,7 @@ from posekit.errors import InvalidPipelineError, PipelineError
 from posekit.overrides import parse_assignment
 from posekit.parameters import build, convert
 from posekit.pipeline import Input, Output, Pipeline
+from posekit.registry import get_skeleton
 from posekit.sequence import PoseSequence
 from posekit.stages.basic import ConfidenceFilter, Remap
 
@@ -93,10 +94,23 @@ def test_a_bad_file_is_reported_and_the_others_complete(clips):
 
 
 def test_reader_parameters_are_passed(clips):
-    data = {**REMAP, "input": {"path": "data/clip0.nc", "reader": "netcdf", "skeleton": "h36m_17"}}
-    # The file already names its skeleton: the reader keeps it (reader semantics), and
-    # the parameter is accepted as a str.
+    # A movement-style file: joint names but no skeleton and no fps; the reader's
+    # parameters supply both, and the remap step needs the skeleton.
+    names = list(get_skeleton("coco_17").joint_names)
+    PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), keypoints=names).to_netcdf(
+        clips / "data" / "bare.nc"
+    )
+    data = {
+        **REMAP,
+        "input": {"path": "data/bare.nc", "reader": "netcdf", "skeleton": "coco_17", "fps": 50},
+    }
     assert Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False).ok
+    out = PoseSequence.read_netcdf(clips / "out" / "bare.nc")
+    assert out.skeleton == "mpi_inf_3dhp_28" and out.fps == 50.0
+    # Without the parameter the same file fails in the remap step.
+    del data["input"]["skeleton"]
+    report = Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False, force=True)
+    assert "no 'skeleton' attr" in report.files[0].error
 
 
 def test_overrides(clips):
@@ -187,13 +201,17 @@ def test_missing_input(clips):
     assert "no file matches" in str(excinfo.value)
 
 
-def test_unreadable_suffix_needs_a_reader(clips):
-    (clips / "data" / "notes.txt").write_text("hello")
-    data = {**REMAP, "input": {"path": "data/*.txt"}}
-    with pytest.raises(InvalidPipelineError) as excinfo:
-        Pipeline.from_yaml(write_pipeline(clips, data))
-    assert problems(excinfo) == [("input", "reader")]
-    assert "notes.txt" in str(excinfo.value) and "no reader recognises" in str(excinfo.value)
+def test_an_unrecognised_file_fails_alone_and_the_others_complete(clips):
+    (clips / "data" / "notes.nc2").write_text("hello")
+    (clips / "data" / "empty.nc2").write_text("")
+    for index in range(2):
+        (clips / "data" / f"clip{index}.nc").rename(clips / "data" / f"clip{index}.nc2")
+    data = {**REMAP, "input": {"path": "data/*.nc2"}}
+    report = Pipeline.from_yaml(write_pipeline(clips, data)).run(progress=False)
+    failed = {r.input.name: r.error for r in report.failed}
+    assert sorted(failed) == ["empty.nc2", "notes.nc2"]
+    assert all("no reader recognises" in error for error in failed.values())
+    assert sorted(p.name for p in (clips / "out").iterdir()) == ["clip0.nc", "clip1.nc"]
 
 
 def test_reader_is_sniffed_when_the_suffix_says_nothing(clips):
@@ -225,7 +243,7 @@ def test_outputs_must_not_collide(clips):
     with pytest.raises(InvalidPipelineError, match="put \\{stem\\} in the output path"):
         Pipeline.from_yaml(write_pipeline(clips, data))
     data = {**REMAP, "output": {"path": "out/{name}.nc"}}
-    with pytest.raises(InvalidPipelineError, match="unknown placeholders"):
+    with pytest.raises(InvalidPipelineError, match="unknown placeholder"):
         Pipeline.from_yaml(write_pipeline(clips, data))
 
 

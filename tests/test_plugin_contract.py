@@ -207,9 +207,9 @@ def test_estimator_input_problems_are_listed_before_any_work(tmp_path, registry)
         return str(caught.value)
 
     assert "unknown estimator 'line'; did you mean 'lines'?" in problems(estimator="line", path="*")
-    message = problems(estimator="lines", path="*", fps="fast")
-    assert "key 'fps': expected float, got 'fast' (str) (estimator 'lines')" in message
-    assert "a.json: the estimator 'lines' reads .vid" in message
+    message = problems(estimator="lines", path="*.vid", fps="fast")
+    assert "key 'fps': expected a positive finite number, got 'fast'" in message
+    assert "a.json: the estimator 'lines' reads .vid" in problems(estimator="lines", path="*")
     assert "not both" in problems(estimator="lines", reader="netcdf", path="*.vid")
     assert "expected an estimator name" in problems(estimator=3, path="*.vid")
     assert "no file matches" in problems(estimator="lines", path="*.mp4")

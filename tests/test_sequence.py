@@ -97,6 +97,23 @@ def test_remap_midpoint_confidence_is_minimum():
     )
 
 
+def test_remap_combined_joint_is_imputed_if_any_source_is():
+    cmu, target = get_skeleton("cmu_31"), get_skeleton("mpi_inf_3dhp_28")
+    a, b = cmu.index("upperneck"), cmu.index("head")
+    imputed = np.zeros((4, 31, 1), dtype=bool)
+    imputed[0, a] = True  # one source filled in frame 0
+    imputed[1, [a, b]] = True  # both in frame 1
+    imputed[3, cmu.index("lfemur")] = True  # an unrelated joint in frame 3
+    seq = PoseSequence.from_arrays(np.ones((4, 3, 31, 1)), skeleton="cmu_31", imputed=imputed)
+    out = seq.remap("mpi_inf_3dhp_28").imputed_flags()[0]  # (time, keypoint)
+    assert out[:, target.index("head")].tolist() == [True, True, False, False]
+    # One-source joints carry their source's flag.
+    assert out[:, target.index("neck")].tolist() == [True, True, False, False]
+    assert out[:, target.index("head_top")].tolist() == [False, True, False, False]
+    assert out[:, target.index("left_knee")].tolist() == [False, False, False, True]
+    assert int(out.sum()) == 2 + 2 + 1 + 1
+
+
 def test_remap_through_the_hub_and_back():
     seq = PoseSequence.from_arrays(np.random.rand(2, 2, 26, 1), skeleton="halpe_26")
     out = seq.remap("body_25")

@@ -1,10 +1,13 @@
 """Where does a JUMPS model lose accuracy? Bounds measured on one split (val by default).
 
-Each line feeds the same clips of the ``upsample`` condition through a different path
-and scores the 16 added joints (added-joint AUC, EVALUATION.md's protocol):
+Each line feeds the same clips of one condition (``upsample`` by default, or ``hpe``)
+through a different path and scores the 16 added joints (added-joint AUC,
+EVALUATION.md's protocol), overall and per joint:
 
 ``ridge``
-    The per-frame ridge baseline: the figure to beat.
+    The per-frame ridge baseline.
+``ridge_window``
+    The window ridge baseline: the figure to beat.
 ``encoder``
     ``G(E(x))`` from the 12 observed joints, no latent optimisation (one Adam step
     budget, i.e. the encoder's code as it is).
@@ -50,6 +53,7 @@ from training.mocap import REPO_ROOT
 #: Path name -> what it does, for the printed table.
 PATHS: dict[str, str] = {
     "ridge": "per-frame ridge from the 12 joints",
+    "ridge_window": "window ridge from the 12 joints",
     "encoder": "G(E(x)) from the 12 joints, no optimisation",
     "jumps_fast": "jumps, fast preset, from the 12 joints",
     "defaults": "jumps, posekit's defaults (fast, ridge start)",
@@ -63,6 +67,7 @@ def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
     from posekit.registry import get_stage
 
     ridge = get_stage("ridge")()
+    ridge_window = get_stage("ridge_window")()
     jumps = get_stage("jumps")
     encoder_only = jumps(model=model, preset="paper", starts=1, iterations=1, completion=None)
     replace_all = jumps(model=model, preset="paper", starts=1, iterations=1, completion=None,
@@ -71,6 +76,7 @@ def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
     defaults = jumps(model=model)
     return {
         "ridge": lambda given, truth: ridge(given),
+        "ridge_window": lambda given, truth: ridge_window(given),
         "encoder": lambda given, truth: encoder_only(given),
         "jumps_fast": lambda given, truth: fast(given),
         "defaults": lambda given, truth: defaults(given),
@@ -144,9 +150,10 @@ def diagnose(
     limit: int | None = None,
     paths: Sequence[str] | None = None,
     windows: Path | None = None,
+    condition: str = "upsample",
 ) -> dict[str, dict]:
-    """Score the paths of :data:`PATHS` (all, or ``paths``) on the ``upsample`` clips of
-    ``folder``; with ``windows`` (training windows, ``.npz``), also the linear references
+    """Score the paths of :data:`PATHS` (all, or ``paths``) on the ``condition`` clips
+    (``upsample`` or ``hpe``) of ``folder``; with ``windows`` (training windows, ``.npz``), also the linear references
     ``pca_K`` at the model's latent size and twice it.
 
     Returns path name -> ``{"added_auc", "given_auc", "clips", "joints"}`` (``joints``:
@@ -157,9 +164,9 @@ def diagnose(
     from posekit.jumps.checkpoint import load_model
     from posekit.sequence import PoseSequence
 
-    files = sorted((folder / "upsample").glob("*.nc"))[:limit]
+    files = sorted((folder / condition).glob("*.nc"))[:limit]
     if not files:
-        raise FileNotFoundError(f"no clips in {folder / 'upsample'}")
+        raise FileNotFoundError(f"no clips in {folder / condition}")
     every = _paths(model)
     chosen = {name: every[name] for name in (paths or PATHS)}
     if windows is not None:
@@ -195,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
                         help="root of training.build_eval's output")
     parser.add_argument("--limit", type=int, default=None, help="first N clips only")
+    parser.add_argument("--condition", default="upsample", choices=["upsample", "hpe"])
     parser.add_argument("--paths", default=None,
                         help=f"comma-separated subset of {','.join(PATHS)} (default: all)")
     parser.add_argument("--windows", type=Path, default=None,
@@ -205,13 +213,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     paths = args.paths.split(",") if args.paths else None
     if paths and set(paths) - set(PATHS):
         parser.error(f"unknown paths {sorted(set(paths) - set(PATHS))}; known: {', '.join(PATHS)}")
-    results = diagnose(args.model, args.eval / args.split, args.limit, paths, args.windows)
+    results = diagnose(args.model, args.eval / args.split, args.limit, paths, args.windows,
+                       args.condition)
     if args.json is not None:
         from posekit.atomic import atomic_path
 
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({"model": args.model, "split": args.split,
-                                       "paths": results}, indent=2) + "\n")
+                                       "condition": args.condition, "paths": results},
+                                      indent=2) + "\n")
     return results
 
 

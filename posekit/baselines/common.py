@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,9 +127,13 @@ def load_model(path: str | Path, method: str) -> tuple[dict[str, np.ndarray], di
     if not sidecar.is_file():
         raise ModelFileError(f"{path}: its sidecar {sidecar.name} (with the SHA-256) is missing")
     try:
-        meta = json.loads(sidecar.read_text())
-    except json.JSONDecodeError as err:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{sidecar}: not valid JSON: {err}") from None
+    except OSError as err:
+        raise ModelFileError(f"{sidecar}: cannot read: {err.strerror}") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{sidecar}: expected a JSON object, got {type(meta).__name__}")
     if meta.get("method") != method:
         raise ModelFileError(f"{path}: a {meta.get('method')!r} model, expected {method!r}")
     actual = sha256_of(path)
@@ -140,7 +145,7 @@ def load_model(path: str | Path, method: str) -> tuple[dict[str, np.ndarray], di
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except ValueError as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise ModelFileError(f"{path}: cannot read without pickle: {err}") from None
     return arrays, meta
 

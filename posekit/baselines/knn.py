@@ -112,9 +112,16 @@ class Knn:
     """
 
     model: Path | None = None
-    k: int | None = None
-    fill_gaps: int = FILL_GAPS
+    k: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
+
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
 
     def load(self) -> FrameDatabase:
         """The database, with the ``k`` override applied."""

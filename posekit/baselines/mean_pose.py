@@ -83,8 +83,13 @@ class MeanPose:
     """
 
     model: Path | None = None
-    fill_gaps: int = FILL_GAPS
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
+
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        cached_model(self.model, METHOD)
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         arrays, _ = cached_model(self.model, METHOD)

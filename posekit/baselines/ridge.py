@@ -180,11 +180,18 @@ class Ridge:
     """
 
     model: Path | None = None
-    alpha: float | None = None
-    fill_gaps: int = FILL_GAPS
+    alpha: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0.0))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
-    scale_window: int = 25
+    scale_window: int = attrs.field(default=25, validator=attrs.validators.ge(1))
     scale: Literal["gls", "spread"] = "gls"
+
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
 
     def load(self) -> FrameGaussian:
         """The model, with the ``alpha`` override applied."""

@@ -296,11 +296,20 @@ class RidgeWindow:
     """
 
     model: Path | None = None
-    alpha: float | None = None
-    fill_gaps: int = FILL_GAPS
+    alpha: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0.0))
+    )
+    fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
-    overlap: float = 0.5
+    overlap: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
+    )
     scale: Literal["gls", "spread"] = "gls"
+
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.load()
 
     def load(self) -> WindowGaussian:
         """The model, with the ``alpha`` override applied."""

@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from posekit.atomic import atomic_path, publish
+from posekit.atomic import atomic_path, clean_stale, publish, sync_folder, sync_tree
 from posekit.errors import PoseFileError
 from posekit.sequence import PoseSequence
 
 
 def refuse_input(sequence: PoseSequence, path: Path) -> None:
-    """Raise if ``path`` is the file or folder the sequence was read from.
+    """Raise if ``path`` is the file or folder the sequence was read from (its
+    ``source_file`` attr, or the netCDF file xarray opened it from).
 
     Examples
     --------
@@ -28,8 +29,11 @@ def refuse_input(sequence: PoseSequence, path: Path) -> None:
     >>> seq = PoseSequence.from_arrays(np.zeros((1, 2, 17, 1)), skeleton="coco_17")
     >>> refuse_input(seq, Path("out.json"))
     """
-    source = sequence.dataset.attrs.get("source_file")
-    if source and Path(source).resolve() == path.resolve():
+    sources = (
+        sequence.dataset.attrs.get("source_file"),
+        sequence.dataset.encoding.get("source"),  # the netCDF file it was opened from
+    )
+    if any(source and Path(source).resolve() == Path(path).resolve() for source in sources):
         raise PoseFileError(
             path,
             "this is the sequence's input; write to another path (inputs are never overwritten)",
@@ -78,9 +82,11 @@ def atomic_folder(path: Path, replaceable: Callable[[Path], bool]) -> Iterator[P
                 "write to a new or empty folder",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        sync_tree(tmp)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
@@ -88,6 +94,7 @@ def atomic_folder(path: Path, replaceable: Callable[[Path], bool]) -> Iterator[P
             shutil.rmtree(old)
         else:
             publish(tmp, path, folder=True)
+        sync_folder(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

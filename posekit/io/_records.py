@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 
 from posekit.errors import PoseFileError
+from posekit.io._values import checked_fps, usable_confidence, usable_points
 from posekit.sequence import PoseSequence
 
 #: Frame numbers have at most this many digits (larger ones are no frame numbers).
@@ -359,7 +360,9 @@ def assemble(
     Notes
     -----
     Missing keypoints, keypoints below the threshold and frames without records are
-    NaN in ``position``; frames without records are NaN in ``confidence`` too.
+    NaN in ``position``; frames without records are NaN in ``confidence`` too. The
+    value rules of :mod:`posekit.io._values` apply (``fps``, unusable coordinates and
+    confidences).
     """
     if n_frames is None:
         n_frames = int(frames.max()) + 1 if len(frames) else 0
@@ -372,7 +375,10 @@ def assemble(
             f"frame numbers up to {n_frames - 1} for only {n_with_data} frames with data "
             f"would take {grid_bytes / 2**20:.0f} MiB of empty frames; check the frame numbers",
         )
-    points = points.copy()
+    fps = checked_fps(path, fps)
+    points = usable_points(path, points).copy()
+    if confidence is not None:
+        confidence = usable_confidence(path, confidence)
     if missing is not None:
         points[missing] = np.nan
     if confidence is not None and confidence_threshold is not None:

@@ -381,7 +381,7 @@ def read_text_lines(path: str | Path) -> list[str]:
     Raises
     ------
     posekit.errors.PoseFileError
-        If the gzip stream is corrupt or truncated.
+        If the file cannot be read, or the gzip stream is corrupt or truncated.
 
     Examples
     --------
@@ -391,7 +391,10 @@ def read_text_lines(path: str | Path) -> list[str]:
     >>> read_text_lines(path)
     ['one', 'two']
     """
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:  # a folder, no permission, a symlink loop, no such file
+        raise PoseFileError(path, f"cannot read: {err.strerror or err}") from None
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -651,7 +654,7 @@ def find_asf(amc_path: str | Path) -> Path:
 
     Raises
     ------
-    FileNotFoundError
+    posekit.errors.PoseFileError
         If neither exists.
 
     Examples
@@ -668,9 +671,11 @@ def find_asf(amc_path: str | Path) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(
-        f"no skeleton for {amc_path}: looked for {' and '.join(map(str, candidates))}; "
-        "pass the ASF file explicitly"
+    raise PoseFileError(
+        amc_path,
+        f"no skeleton: looked for {' and '.join(map(str, candidates))}; "
+        "pass the ASF file explicitly",
+        field="asf",
     )
 
 
@@ -778,7 +783,8 @@ def _amc_fast(body: list[str], counts: Mapping[str, int]) -> dict[str, np.ndarra
     if len(body) % stride:
         raise _Irregular
     n_frames = len(body) // stride
-    if not all(line.strip().isdecimal() for line in body[::stride]):
+    labels = [line.strip() for line in body[::stride]]
+    if not all(label.isdecimal() for label in labels) or not _consecutive(labels):
         raise _Irregular
     names = [line.split(None, 1)[0] if line.strip() else "" for line in body[1:stride]]
     required = {name for name, count in counts.items() if count}
@@ -801,6 +807,12 @@ def _amc_fast(body: list[str], counts: Mapping[str, int]) -> dict[str, np.ndarra
             raise _Irregular
         channels[name] = values.reshape(n_frames, count)
     return channels
+
+
+def _consecutive(labels: Sequence[str]) -> bool:
+    """True if the frame numbers count up by one (any start)."""
+    first = int(labels[0]) if labels else 0
+    return all(int(label) == first + i for i, label in enumerate(labels))
 
 
 def _amc_by_line(
@@ -835,6 +847,13 @@ def _amc_by_line(
         if not line:
             continue
         if line.isdecimal():
+            if frame is not None and not _consecutive([frame_label, line]):
+                raise PoseFileError(
+                    path,
+                    f"frame {line[:20]} follows frame {frame_label[:20]}; frame numbers "
+                    "count up by one",
+                    line=number,
+                )
             close()
             frame, frame_label, frame_line = {}, line, number
             continue

@@ -34,6 +34,7 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._notes import noted
+from posekit.io._values import MAX_CHAIN_DEPTH, checked_fps
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
@@ -129,6 +130,13 @@ class _Hierarchy:
 
     def joint(self, parent: int) -> None:
         """Read ``<name> { OFFSET … CHANNELS … children }`` after ROOT or JOINT."""
+        depth, above = 0, parent
+        while above >= 0:
+            depth, above = depth + 1, self.joints[above].parent
+        if depth >= MAX_CHAIN_DEPTH:
+            raise PoseFileError(
+                self.path, f"joints nested more than {MAX_CHAIN_DEPTH} deep", line=self.line
+            )
         name = self.next("a joint name")
         name_line = self.line
         self.expect("{")
@@ -497,7 +505,7 @@ class BvhReader:
             positions.transpose(0, 2, 1)[..., None],
             skeleton=skeleton,
             keypoints=names,
-            fps=motion.fps,
+            fps=checked_fps(path, motion.fps),
             source_software="BVH",
             source_file=str(path),
         )

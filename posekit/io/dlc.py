@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
@@ -141,12 +142,18 @@ def _h5_table(path: Path) -> _Table:
     return _Table(levels, columns, index, values, 1)
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
+
+
 def _frame_of(label: Any) -> int | None:
     if isinstance(label, int | np.integer):
         return int(label) if label >= 0 else None
     if isinstance(label, tuple):
         label = label[-1]
-    return frame_number(str(label))
+    text = str(label).strip()
+    if _NUMBER.fullmatch(text):  # a bare number must be a frame index: 0, 1, 2...
+        return int(text) if text.isdecimal() else None
+    return frame_number(text)
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -251,6 +258,13 @@ class DeepLabCutReader:
                 confidence[:, who, what] = table.values[:, j]
             else:
                 points[:, who, what, space.index(coord)] = table.values[:, j]
+        for who, individual in enumerate(individuals):
+            for what, bodypart in enumerate(keypoints):
+                lacking = [c for c in space if (who, what, c) not in seen]
+                if lacking and any((who, what, c) in seen for c in (*space, "likelihood")):
+                    raise PoseFileError(
+                        path, f"no {' and '.join(lacking)} column", field=f"{individual} {bodypart}"
+                    )
         frames = np.empty(n_rows, dtype=np.int64)
         rows_of: dict[int, int] = {}
         for r, label in enumerate(table.index):

@@ -14,7 +14,9 @@ import attrs
 import numpy as np
 
 from posekit.hookspecs import hookimpl
+from posekit.io._atomic import refuse_input
 from posekit.io._notes import noted
+from posekit.io._values import check_dataset, checked_fps, usable_confidence, usable_points
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
@@ -63,14 +65,21 @@ class NetcdfReader:
         return head.startswith(_HDF5_MAGIC) and _NETCDF4_MARK in head
 
     def read(self, path: Path) -> PoseSequence:
-        """Read the file."""
+        """Read the file, with the value rules of :mod:`posekit.io._values`."""
         sequence = PoseSequence.read_netcdf(path)
+        check_dataset(path, sequence.dataset)
+        read_position, read_confidence = sequence.positions(), sequence.confidences()
+        position = usable_points(path, read_position)
+        confidence = usable_confidence(path, read_confidence)
+        if position is not read_position or confidence is not read_confidence:
+            sequence = sequence.replace(position=position, confidence=confidence)
         if self.skeleton is not None and sequence.skeleton is None:
             sequence = sequence.with_attrs(skeleton=self.skeleton)
         if self.fps is not None and sequence.fps is None:
-            time = sequence.dataset["time"].values.astype(np.float64) / float(self.fps)
+            fps = checked_fps(path, self.fps)
+            time = sequence.dataset["time"].values.astype(np.float64) / fps
             dataset = sequence.dataset.assign_coords(time=time)
-            sequence = PoseSequence(dataset).with_attrs(fps=float(self.fps), time_unit="seconds")
+            sequence = PoseSequence(dataset).with_attrs(fps=fps, time_unit="seconds")
         elif self.fps is not None and not np.isclose(self.fps, sequence.fps):
             sequence = noted(
                 sequence,
@@ -105,7 +114,8 @@ class NetcdfWriter:
     legacy_dims: bool = False
 
     def write(self, sequence: PoseSequence, path: Path) -> None:
-        """Write atomically."""
+        """Write atomically; never over the file the sequence was read from."""
+        refuse_input(sequence, Path(path))
         sequence.to_netcdf(path, legacy_dims=self.legacy_dims)
 
 

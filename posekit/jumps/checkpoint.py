@@ -157,9 +157,11 @@ def read_metadata(path: str | Path) -> dict:
         raise CheckpointError(meta, "metadata file not found (every .safetensors checkpoint "
                               "needs its .json beside it)")
     try:
-        record = json.loads(meta.read_text())
+        record = json.loads(meta.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(meta, f"not valid JSON: {err}") from None
+    except OSError as err:
+        raise CheckpointError(meta, f"cannot read: {err.strerror}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise CheckpointError(meta, f"not a posekit JUMPS checkpoint record (format != {FORMAT!r})")
     if record.get("format_version") != FORMAT_VERSION:
@@ -170,7 +172,114 @@ def read_metadata(path: str | Path) -> dict:
     for key in ("sha256", "networks"):
         if key not in record:
             raise CheckpointError(meta, f"metadata lacks the {key!r} entry")
+    networks = record["networks"]
+    if (
+        not isinstance(networks, list)
+        or "G" not in networks
+        or not set(networks) <= {"G", "D", "E"}
+        or len(set(networks)) != len(networks)
+    ):
+        raise CheckpointError(
+            meta, f"'networks' must list G and optionally D and E, got {networks!r:.80}"
+        )
+    if not isinstance(record["sha256"], str):
+        raise CheckpointError(meta, "'sha256' must be a string")
+    check_architecture(record.get("architecture"), meta)
     return record
+
+
+#: Bounds of the architecture entries: a record may not ask for absurd allocations.
+_SIZE_LIMITS = {
+    "latent": 4096, "latent_frames": 24, "frames": 24, "critic_hidden": 16384,
+    "encoder_hidden": 16384,
+}  # fmt: skip
+_GENERATORS = ("dcgan", "temporal")
+_WIDTH_KEYS = ("generator_widths", "critic_widths", "encoder_widths")
+
+
+def check_architecture(architecture: Any, meta: str | Path) -> None:
+    """Raise if a record's ``architecture`` is not sizes the networks can be built with.
+
+    Every size is a positive integer under a bound (``latent`` at most 4096, widths
+    lists of 1 to 8 sizes of at most 4096), so a malformed record is refused before
+    any memory is allocated.
+
+    Examples
+    --------
+    >>> check_architecture({"latent": 64, "generator_widths": [312, 156, 78]}, "m.json")
+    >>> try:
+    ...     check_architecture({"latent": 1e9}, "m.json")
+    ... except CheckpointError as err:
+    ...     print(err)
+    m.json: architecture 'latent' must be an integer from 1 to 4096, got 1000000000.0
+    """
+    if architecture is None:
+        return
+    if not isinstance(architecture, dict):
+        raise CheckpointError(meta, f"'architecture' must be a mapping, got {architecture!r:.80}")
+
+    def size(value: Any, limit: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit
+
+    if architecture.get("generator", "dcgan") not in _GENERATORS:
+        raise CheckpointError(
+            meta, f"architecture 'generator' must be one of {', '.join(_GENERATORS)}, got "
+            f"{architecture['generator']!r:.80}"
+        )
+    for key, value in architecture.items():
+        if key in _SIZE_LIMITS and not size(value, _SIZE_LIMITS[key]):
+            raise CheckpointError(
+                meta, f"architecture {key!r} must be an integer from 1 to "
+                f"{_SIZE_LIMITS[key]}, got {value!r:.80}"
+            )
+        if key in _WIDTH_KEYS and not (
+            isinstance(value, list) and 1 <= len(value) <= 8 and all(size(v, 4096) for v in value)
+        ):
+            raise CheckpointError(
+                meta, f"architecture {key!r} must be a list of 1 to 8 sizes from 1 to 4096, "
+                f"got {value!r:.80}"
+            )
+
+
+def verify_checkpoint(path: str | Path | None = None) -> None:
+    """Check a checkpoint without loading it (no torch): its record reads, its
+    architecture is sane and the weights hash to the recorded SHA-256.
+
+    Parameters
+    ----------
+    path
+        The ``.safetensors`` file; None: the shipped model.
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`load_checkpoint` would, before any work.
+
+    Examples
+    --------
+    >>> verify_checkpoint("missing.safetensors")
+    Traceback (most recent call last):
+    ...
+    posekit.jumps.checkpoint.CheckpointError: missing.safetensors: weights file not found
+    """
+    if path is None:
+        with _shipped_model() as shipped:
+            verify_checkpoint(shipped)
+        return
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "weights file not found")
+    record = read_metadata(path)
+    try:
+        actual = sha256_file(path)
+    except OSError as err:
+        raise CheckpointError(path, f"cannot read: {err.strerror}") from None
+    if actual != record["sha256"]:
+        raise CheckpointError(
+            path, f"SHA-256 mismatch: the file hashes to {actual}, its metadata "
+            f"({metadata_path(path).name}) records {record['sha256']:.80}; the weights are "
+            "corrupted or were changed"
+        )
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict]:
@@ -239,6 +348,7 @@ def load_networks(path: str | Path, device: str = "cpu") -> tuple[dict[str, Any]
     unknown = set(names) - {"G", "D", "E"}
     if unknown:
         raise CheckpointError(path, f"unknown networks {sorted(unknown)} (expected G, D, E)")
+    check_architecture(record.get("architecture"), metadata_path(path))
     try:
         networks = build_networks(record.get("architecture"), names=names)
     except (TypeError, ValueError, KeyError) as err:

@@ -90,6 +90,12 @@ class Align:
         if value < 1:
             raise ValueError(f"window must be at least 1 frame, got {value}")
 
+    def check(self) -> None:
+        """Read the reference now (a pipeline calls this before any work), so a missing
+        or malformed reference file is reported up front."""
+        if self.reference is not None:
+            PoseSequence.read_netcdf(self.reference)
+
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         if self.invert:
             return _undo(sequence)

@@ -6,7 +6,7 @@ import attrs
 import numpy as np
 
 from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
+from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
 
@@ -29,7 +29,11 @@ class Remap:
     28
     """
 
-    to: str
+    to: str = attrs.field()
+
+    @to.validator
+    def _known(self, attribute: attrs.Attribute, value: str) -> None:
+        get_skeleton(value)  # an UnknownNameError lists the known skeletons
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         return sequence.remap(self.to)

@@ -54,6 +54,11 @@ class Evaluate:
     given: list[str] | str | None = attrs.field(default=None, converter=_joints)
     thresholds: tuple[float, ...] = attrs.field(default=DEFAULT_THRESHOLDS, converter=tuple)
 
+    def check(self) -> None:
+        """A pipeline calls this before any work: the reference file or folder exists."""
+        if not Path(self.reference).exists():
+            raise EvaluationError(f"evaluate: no reference file or folder {self.reference}")
+
     def _reference_path(self, sequence: PoseSequence) -> Path:
         path = Path(self.reference)
         if not path.is_dir():

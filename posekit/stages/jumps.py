@@ -150,6 +150,23 @@ class Jumps:
         if not resolved["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
 
+    def check(self) -> None:
+        """Verify the model files (record, architecture, SHA-256) and the completion
+        stage's model; a pipeline calls this before any work.
+
+        Raises
+        ------
+        CheckpointError, ModelFileError
+            Naming the file and what is wrong.
+        """
+        from posekit.jumps.checkpoint import verify_checkpoint
+
+        verify_checkpoint(self.model)
+        if self.completion is not None:
+            completion = get_registry().entry("stage", self.completion).cls()
+            if callable(getattr(completion, "check", None)):
+                completion.check()
+
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
         settings: dict[str, object] = dict(PRESETS[self.preset])
