@@ -68,8 +68,21 @@ def attach_to_observed(
         total = gaussian_filter1d(residual, smoothing, axis=0, mode="nearest")
         observed = weight > 1e-3
         residual = np.where(observed[..., None], total / np.maximum(weight, 1e-3)[..., None], 0.0)
-    # Distance from each joint to each observed joint of the frame: (T, J, J).
-    distance = np.where(observed[:, None, :], hops[None], np.iinfo(hops.dtype).max)
-    nearest = (distance == distance.min(-1, keepdims=True)) & observed[:, None, :]
-    weights = nearest / np.maximum(nearest.sum(-1, keepdims=True), 1)
-    return generated + np.einsum("tkj,tjd->tkd", weights, residual)
+    # Frames share few observation patterns: the weights are worked out once per
+    # pattern (memory and time grow with the patterns, not with the frames).
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    shifted = generated.astype(np.result_type(generated, residual), copy=True)
+    order = np.argsort(inverse, kind="stable")
+    groups = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(patterns)))[:-1])
+    for weights, frames in zip(_nearest_weights(patterns, hops), groups, strict=True):
+        shifted[frames] += weights @ residual[frames]
+    return shifted
+
+
+def _nearest_weights(patterns: np.ndarray, hops: np.ndarray) -> np.ndarray:
+    """``(P, J, J)``: row ``k`` of pattern ``p`` spreads joint ``k``'s shift evenly over
+    the observed joints nearest to it (all zero when nothing is observed)."""
+    distance = np.where(patterns[:, None, :], hops[None], np.iinfo(hops.dtype).max)
+    nearest = (distance == distance.min(-1, keepdims=True)) & patterns[:, None, :]
+    return nearest / np.maximum(nearest.sum(-1, keepdims=True), 1)

@@ -36,7 +36,7 @@ PRESETS: dict[str, dict[str, float | int]] = {
     # The paper's inference: 200 Adam steps, half-overlapping windows.
     "paper": {"iterations": 200, "starts": 4, "overlap": 0.5, "patience": 0, "learning_rate": 1.0},
     # Real time on a 2-core CPU: the encoder's start only, stopped when it stalls.
-    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 8, "learning_rate": 1.0},
+    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 3, "learning_rate": 1.0},
 }
 
 
