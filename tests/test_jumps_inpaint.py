@@ -89,3 +89,39 @@ def test_prior_samples_are_the_starts_after_the_encoders(model):
     other = inpaint_windows(model, positions, weights, options, prior=-prior)
     torch.testing.assert_close(given_prior.positions, same.positions)
     assert not torch.allclose(given_prior.positions, other.positions)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), per_frame=st.booleans(), keep=st.floats(0.0, 1.0))
+def test_alignment_is_fit_similarity_applied(seed, per_frame, keep):
+    from posekit.jumps.inpaint import _Alignment
+    from posekit.procrustes import fit_similarity
+
+    generator = torch.Generator().manual_seed(seed)
+    source = torch.randn(3, 4, 28, 2, generator=generator)
+    target = 2.0 * source.flip(-1) + torch.randn(3, 4, 28, 2, generator=generator) * 0.3
+    weights = (torch.rand(3, 4, 28, generator=generator) < keep).float()
+    weights[0, 0] = 0.0  # nothing observed
+    weights[0, 1] = 0.0
+    weights[0, 1, 5] = 1.0  # one joint observed
+    source[1, 2] = source[1, 2, :1]  # all at one point
+    target[2, 3] = target[2, 3, :1]  # the target at one point
+    target = torch.where(weights[..., None] > 0, target, 0.0)
+    if per_frame:
+        expected = fit_similarity(source, target, weights).apply(source)
+    else:
+        flat = fit_similarity(source.flatten(1, 2), target.flatten(1, 2), weights.flatten(1, 2))
+        expected = flat.apply(source.flatten(1, 2)).reshape(source.shape)
+    aligned = _Alignment(target, weights, per_frame)(source)
+    torch.testing.assert_close(aligned, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_alignment_gradients_are_finite_on_degenerate_input():
+    from posekit.jumps.inpaint import _Alignment
+
+    source = torch.zeros(1, 2, 28, 2, requires_grad=True)  # every point at one place
+    target = torch.randn(1, 2, 28, 2)
+    weights = torch.ones(1, 2, 28)
+    weights[0, 1] = 0.0
+    _Alignment(target, weights, True)(source).sum().backward()
+    assert torch.isfinite(source.grad).all()

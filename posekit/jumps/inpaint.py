@@ -23,7 +23,7 @@ from torch import Tensor
 from posekit.grid import from_grid
 from posekit.jumps.checkpoint import JumpsModel
 from posekit.jumps.encoding import default_mean_pose, encoder_input
-from posekit.procrustes import fit_similarity
+from posekit.procrustes import _TOLERANCE_FACTOR
 
 
 @attrs.frozen
@@ -108,20 +108,72 @@ def _contextual_terms(
     return position, velocity_per_frame
 
 
+class _Alignment:
+    """``fit_similarity(x, target, weights).apply(x)`` onto a fixed target, in 2D.
+
+    The latent fit aligns a new ``x`` to the same target at every step: the target's
+    terms (weighted centroid, centred points, size) are computed once here, and the 2D
+    closed form needs no angle: with ``a = sum w xc.yc`` and ``b = sum w xc×yc``,
+    ``scale * R = [[a, -b], [b, a]] / sum w |xc|^2``. Degenerate groups are handled as
+    :func:`~posekit.procrustes.fit_similarity` does (fewer than two observed points or
+    all at one point: shift only; a target at one point: scale 0).
+
+    Parameters
+    ----------
+    target
+        ``(N, F, J, 2)`` (zero where unobserved).
+    weights
+        ``(N, F, J)``.
+    per_frame
+        One transform per frame (True) or per window (False).
+    """
+
+    def __init__(self, target: Tensor, weights: Tensor, per_frame: bool):
+        groups = target.shape[1] if per_frame else 1
+        self.shape = target.shape
+        target = target.reshape(target.shape[0], groups, -1, 2)
+        self.w = weights.reshape(target.shape[:-1])[..., None]
+        total = self.w.sum(-2, keepdim=True)
+        self.total = torch.where(total > 0, total, torch.ones_like(total))
+        self.mean_y = (self.w * target).sum(-2, keepdim=True) / self.total
+        self.wyc = torch.where(self.w > 0, self.w * (target - self.mean_y), 0.0)
+        self.size_y = (self.w * target * target).sum((-2, -1))
+        self.few = (self.w[..., 0] > 0).sum(-1) < 2
+        self.eps2 = (_TOLERANCE_FACTOR * torch.finfo(target.dtype).eps) ** 2
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """``x`` ``(N, F, J, 2)`` aligned onto the target (differentiable)."""
+        x = x.reshape(self.wyc.shape)
+        xc = x - (self.w * x).sum(-2, keepdim=True) / self.total
+        a = (xc * self.wyc).sum((-2, -1))
+        b = (xc[..., 0] * self.wyc[..., 1] - xc[..., 1] * self.wyc[..., 0]).sum(-1)
+        variance = (self.w * xc * xc).sum((-2, -1))
+        size_x = (self.w * x * x).sum((-2, -1))
+        degenerate = self.few | (variance <= self.eps2 * size_x)
+        flat = degenerate | (a * a + b * b <= self.eps2 * size_x * self.size_y)
+        safe = torch.where(degenerate, torch.ones_like(variance), variance)
+        cos = torch.where(degenerate, 1.0, torch.where(flat, 0.0, a) / safe)[..., None]
+        sin = torch.where(flat, 0.0, b / safe)[..., None]
+        aligned = torch.stack(
+            [cos * xc[..., 0] - sin * xc[..., 1], sin * xc[..., 0] + cos * xc[..., 1]], dim=-1
+        )
+        return (aligned + self.mean_y).reshape(self.shape)
+
+
 def _objective(
-    model: JumpsModel, z: Tensor, target: Tensor, weights: Tensor, settings: InpaintSettings
+    model: JumpsModel,
+    z: Tensor,
+    target: Tensor,
+    weights: Tensor,
+    alignment: _Alignment | None,
+    settings: InpaintSettings,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The loss ``(N,)`` of codes ``z (N, latent)``, their aligned poses ``(N, F, 28, 2)``
     and the contextual loss of each frame ``(N, F)``."""
     grid = model.G(z)
     estimate = from_grid(grid)
-    if settings.procrustes and settings.per_frame:
-        estimate = fit_similarity(estimate, target, weights).apply(estimate)
-    elif settings.procrustes:
-        transform = fit_similarity(
-            estimate.flatten(1, 2), target.flatten(1, 2), weights.flatten(1, 2)
-        )
-        estimate = transform.apply(estimate.flatten(1, 2)).reshape(estimate.shape)
+    if alignment is not None:
+        estimate = alignment(estimate)
     position, velocity = _contextual_terms(estimate, target, weights)
     frame_loss = settings.gamma_position * position + settings.gamma_velocity * velocity
     loss = frame_loss.mean(1)
@@ -237,9 +289,14 @@ def inpaint_windows(
         best_frame_loss.clone(),
     )
     out_steps = torch.zeros(n_windows * k, dtype=torch.long, device=device)
+    finishing = False
     for step in range(1, settings.iterations + 1):
+        if finishing or step == 1:  # the rows changed: align onto the rows left
+            alignment = (
+                _Alignment(target_k, weights_k, settings.per_frame) if settings.procrustes else None
+            )
         z.requires_grad_(True)
-        loss, estimate, frame_loss = _objective(model, z, target_k, weights_k, settings)
+        loss, estimate, frame_loss = _objective(model, z, target_k, weights_k, alignment, settings)
         with torch.no_grad():
             better = loss < best_loss
             improved = better & (loss < best_loss - settings.tolerance * best_loss.abs())
