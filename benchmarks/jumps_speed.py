@@ -14,9 +14,12 @@ Each case runs in child processes, as a user runs it:
   stage, write netCDF);
 - the stage alone: a child that reads and remaps the same file, then times the stage;
 
-and reports frames per second (input frames x people / seconds) of both, the peak
-resident memory of each child (``ru_maxrss`` from ``os.wait4``) and, for ``jumps``,
-the Adam steps the windows actually took (from the stage's provenance log).
+and reports frames per second (input frames x people / seconds) of both (and per CPU
+second of the stage: steadier than wall time on a busy machine), the peak resident
+memory of the end-to-end child (``ru_maxrss`` from ``os.wait4``) and of the stage alone
+(the high-water mark reset when it starts, Linux only), and, for ``jumps``, the
+objective evaluations the windows actually took (from the stage's provenance log).
+``--threads`` sets the children's torch threads (one can beat two on a busy machine).
 
 Default run (a few minutes on 2 CPU cores): the ``fast`` preset and ``ridge_window`` on
 the 1- and 10-minute files, the ``paper`` preset on the 1-minute file; ``--hour`` adds
@@ -31,9 +34,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -132,11 +137,15 @@ def stage_alone(path: Path) -> None:
     *before, stage = pipeline.steps
     for step in before:
         sequence = step(sequence)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak RSS restarts from here
     started, cpu = time.perf_counter(), time.process_time()
     result = stage(sequence)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     run = result.log[-1]["parameters"].get("run", {})
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "run": run}))
+    peak = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "run": run,
+                      "stage_peak_mb": int(peak.group(1)) / 1024}))
 
 
 @dataclasses.dataclass
@@ -174,13 +183,13 @@ def measure(case: Case, pipeline: Path, env: dict[str, str]) -> None:
     )
     case.add("e2e_s", seconds)
     case.add("e2e_mb", peak)
-    _, peak, stdout = run_child(
+    _, _, stdout = run_child(
         [sys.executable, str(Path(__file__).resolve()), "--stage-alone", str(pipeline)], env
     )
     report = json.loads(stdout.strip().splitlines()[-1])
     case.add("stage_s", report["seconds"])
     case.add("stage_cpu_s", report["cpu_seconds"])
-    case.add("stage_mb", peak)
+    case.add("stage_mb", report["stage_peak_mb"])
     case.run = report["run"]
 
 
@@ -232,8 +241,10 @@ def main(argv: list[str] | None = None) -> None:
         env["OMP_NUM_THREADS"] = str(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")
-    print("frames/s count every person's frames; peak = the child's max RSS; e2e = "
-          "`python -m posekit run` (read, remap, stage, write); iterations = mean / max "
+    print("frames/s count every person's frames; e2e = `python -m posekit run` (read, "
+          "remap, stage, write), its peak = the child's max RSS; stage = the stage alone in "
+          "a child that has read and remapped the file, its peak = the RSS high-water mark "
+          "from the stage's start (the reader's peak is not in it); iterations = mean / max "
           "objective evaluations per window\n")
     print("| file | method | e2e frames/s | e2e s | e2e peak MB | stage frames/s | "
           "stage frames/CPU-s | stage peak MB | iterations |")
