@@ -193,11 +193,11 @@ def measure(case: Case, pipeline: Path, env: dict[str, str]) -> None:
     case.run = report["run"]
 
 
-def machine() -> str:
+def machine(env: dict[str, str]) -> str:
     """The machine, in one line (with the load average: busy machines give slow figures)."""
     import torch
 
-    threads = os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads()
+    threads = env.get("OMP_NUM_THREADS") or torch.get_num_threads()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads is not None:
         env["OMP_NUM_THREADS"] = str(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(env)}")
     print("frames/s count every person's frames; e2e = `python -m posekit run` (read, "
           "remap, stage, write), its peak = the child's max RSS; stage = the stage alone in "
           "a child that has read and remapped the file, its peak = the RSS high-water mark "
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
                 measure(case, pipeline, env)
             cases.append(case)
             print(case.row(), flush=True)
-    print(f"\nmachine at the end: {machine()}")
+    print(f"\nmachine at the end: {machine(env)}")
     fast = [c for c in cases if c.method == "fast" and c.people == 1]
     if len(fast) > 1:
         print("fast preset, stage frames/s by length (flat = linear cost): " + ", ".join(
