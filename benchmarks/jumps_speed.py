@@ -12,7 +12,8 @@ Each case runs in child processes, as a user runs it:
 
 - end to end: ``python -m posekit run pipeline.yaml -q --force`` (read, ``remap``, the
   stage, write netCDF);
-- the stage alone: a child that reads and remaps the same file, then times the stage;
+- the stage alone: a child that reads and remaps the same file, runs the stage once on
+  two seconds of it (loading the model, once per process), then times the stage;
 
 and reports frames per second (input frames x people / seconds) of both (and per CPU
 second of the stage: steadier than wall time on a busy machine), the peak resident
@@ -137,6 +138,7 @@ def stage_alone(path: Path) -> None:
     *before, stage = pipeline.steps
     for step in before:
         sequence = step(sequence)
+    stage(sequence.select(frames=slice(0, 48)))  # loads the model(s) once, as a process does
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak RSS restarts from here
     started, cpu = time.perf_counter(), time.process_time()
