@@ -96,3 +96,17 @@ def test_frames_grouped_by_pattern_give_the_frame_by_frame_shift(generated, meas
     np.testing.assert_allclose(
         attach_to_observed(generated, measured, observed, hops), expected, atol=1e-9
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    generated=arrays(np.float64, (23, 28, 2), elements=st.floats(-1e3, 1e3)),
+    measured=arrays(np.float64, (23, 28, 2), elements=st.floats(-1e3, 1e3)),
+    observed=arrays(np.bool_, (23, 28)),
+    smoothing=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    chunk=st.integers(1, 30),
+)
+def test_chunks_give_the_whole_sequence_result(generated, measured, observed, smoothing, chunk):
+    whole = attach_to_observed(generated, measured, observed, HOPS, smoothing, chunk=10**6)
+    chunked = attach_to_observed(generated, measured, observed, HOPS, smoothing, chunk=chunk)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-9)

@@ -21,6 +21,7 @@ def attach_to_observed(
     observed: np.ndarray,
     hops: np.ndarray,
     smoothing: float = 0.0,
+    chunk: int = 4096,
 ) -> np.ndarray:
     """Shift every joint by the residual of its nearest observed joint(s).
 
@@ -39,6 +40,9 @@ def attach_to_observed(
         Standard deviation (frames) of a Gaussian that smooths each joint's residual
         over time before it is passed on (noisy detections then do not shake the joints
         attached to them); 0: no smoothing. Gaps are bridged by the smoothing too.
+    chunk
+        Frames worked on at a time (with a margin as wide as the smoothing's kernel, so
+        the result is the same): the temporaries stay small however long the sequence.
 
     Returns
     -------
@@ -59,6 +63,24 @@ def attach_to_observed(
            [1., 2.],
            [1., 2.]])
     """
+    margin = int(4.0 * smoothing + 0.5) if smoothing > 0 else 0  # gaussian_filter1d's radius
+    shifted = np.empty(generated.shape, np.result_type(generated, measured))
+    for start in range(0, len(generated), chunk):
+        low, high = max(start - margin, 0), min(start + chunk + margin, len(generated))
+        part = slice(low, high)
+        done = _attach(generated[part], measured[part], observed[part], hops, smoothing)
+        shifted[start : start + chunk] = done[start - low : start - low + chunk]
+    return shifted
+
+
+def _attach(
+    generated: np.ndarray,
+    measured: np.ndarray,
+    observed: np.ndarray,
+    hops: np.ndarray,
+    smoothing: float,
+) -> np.ndarray:
+    """:func:`attach_to_observed` on frames taken together."""
     residual = np.where(observed[..., None], np.nan_to_num(measured) - generated, 0.0)
     if smoothing > 0:
         from scipy.ndimage import gaussian_filter1d
