@@ -440,7 +440,9 @@ class Pipeline:
         Parameters
         ----------
         progress
-            Show a progress bar over files on stderr (only when there is more than one).
+            Show a progress bar over files on stderr (only when there is more than one),
+            and let stages show theirs (``jumps``: over windows) when the files run in
+            this process.
         registry
             Where reader and writer names resolve; default the shared registry.
         force
@@ -480,6 +482,7 @@ class Pipeline:
         True
         """
         from posekit.batch import Cluster, run_tasks
+        from posekit.progress import showing_progress
 
         cluster = None if workers is None and scheduler is None else Cluster(workers, scheduler)
         registry = registry or get_registry()
@@ -502,13 +505,14 @@ class Pipeline:
             if outputs:
                 results[job.path] = FileResult(job.path, outputs, None, {}, skipped=True)
         todo = [job for job in jobs if job.path not in results]
-        done = run_tasks(
-            functools.partial(self._run_one, writer=writer, protected=self._protected(jobs)),
-            todo,
-            [job.path for job in todo],
-            cluster=cluster,
-            progress=progress,
-        )
+        with showing_progress(progress and cluster is None):  # stages' own bars (one file's)
+            done = run_tasks(
+                functools.partial(self._run_one, writer=writer, protected=self._protected(jobs)),
+                todo,
+                [job.path for job in todo],
+                cluster=cluster,
+                progress=progress,
+            )
         results.update((result.input, result) for result in done)
         return RunReport(tuple(results[job.path] for job in jobs), time.perf_counter() - started)
 

@@ -80,3 +80,33 @@ def test_smoothing_damps_noise_on_the_attached_joints():
     raw = attach_to_observed(generated, measured, observed, HOPS)[:, hand]
     smooth = attach_to_observed(generated, measured, observed, HOPS, smoothing=2.0)[:, hand]
     assert np.std(smooth) < 0.5 * np.std(raw)
+
+
+@settings(max_examples=25, deadline=None)
+@given(generated=coordinates, measured=coordinates, observed=masks)
+def test_frames_grouped_by_pattern_give_the_frame_by_frame_shift(generated, measured, observed):
+    hops = get_skeleton("mpi_inf_3dhp_28").hop_distances()
+    expected = generated.copy()
+    for t in range(FRAMES):  # the definition, one frame at a time
+        seen = np.flatnonzero(observed[t])
+        for k in range(hops.shape[0]):
+            if seen.size:
+                near = seen[hops[k, seen] == hops[k, seen].min()]
+                expected[t, k] += (measured[t, near] - generated[t, near]).mean(0)
+    np.testing.assert_allclose(
+        attach_to_observed(generated, measured, observed, hops), expected, atol=1e-9
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    generated=arrays(np.float64, (23, 28, 2), elements=st.floats(-1e3, 1e3)),
+    measured=arrays(np.float64, (23, 28, 2), elements=st.floats(-1e3, 1e3)),
+    observed=arrays(np.bool_, (23, 28)),
+    smoothing=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    chunk=st.integers(1, 30),
+)
+def test_chunks_give_the_whole_sequence_result(generated, measured, observed, smoothing, chunk):
+    whole = attach_to_observed(generated, measured, observed, HOPS, smoothing, chunk=10**6)
+    chunked = attach_to_observed(generated, measured, observed, HOPS, smoothing, chunk=chunk)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-9)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from pose_files import alphapose_records, write_json
 from typer.testing import CliRunner
 
 from posekit import batch
@@ -22,7 +23,6 @@ from posekit.cli import app
 from posekit.errors import ClusterError
 from posekit.pipeline import Pipeline
 from posekit.sequence import PoseSequence
-from tests.pose_files import alphapose_records, write_json
 
 distributed = pytest.importorskip("dask.distributed")
 runner = CliRunner()

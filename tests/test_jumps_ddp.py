@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import yaml
 from safetensors.torch import load_file
+from test_jumps_training import synthetic_windows
 
-from tests.test_jumps_training import synthetic_windows
 from training.distributed import Distributed, state_digest
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -209,3 +209,51 @@ def test_completion_starts_the_encoder_from_a_baseline(untrained_model):
                     device="cpu")(seq).positions()[0]
     assert np.isfinite(partial).all()
     np.testing.assert_allclose(partial, plain)  # interpolate adds nothing to never-seen joints
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.integers(1, 5), starts=st.integers(1, 2))
+def test_batches_give_the_output_of_one_batch(untrained_model, batch, starts):
+    seq, _ = upsample_input(70, n_individuals=2)  # 5 windows per individual
+    options = {"model": untrained_model, "iterations": 3, "starts": starts, "device": "cpu"}
+    one = Jumps(**options, batch_windows=1000)(seq)
+    streamed = Jumps(**options, batch_windows=batch)(seq)
+    # float32 networks: batches of other sizes round differently (1e-5 of the pixels)
+    np.testing.assert_allclose(streamed.positions(), one.positions(), atol=1e-3, rtol=1e-5)
+    np.testing.assert_array_equal(streamed.imputed_flags(), one.imputed_flags())
+
+
+def test_the_log_says_what_the_run_did(untrained_model):
+    seq, _ = upsample_input(50, n_individuals=2)
+    run = Jumps(model=untrained_model, iterations=3, batch_windows=2)(seq).log[-1]["parameters"]["run"]
+    assert run["windows"] == 2 * 4 and run["batch_windows"] == 2 and run["device"] == "cpu"
+    assert 1 <= run["mean_iterations"] <= run["max_iterations"] <= 3
+
+
+def test_cuda_batches_fill_half_the_free_memory(untrained_model, monkeypatch):
+    import posekit.stages.jumps as stage
+    from posekit.jumps.checkpoint import load_model
+
+    model = load_model(untrained_model)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 * 2**30, 16 * 2**30))
+    monkeypatch.setattr(stage, "_bytes_per_start", lambda model, settings: 2**20)
+    settings_ = Jumps(model=untrained_model, starts=2).settings()
+    assert stage.default_batch_windows(model, settings_, "cuda") == 8 * 2**30 // 2 // 2**20 // 2
+    assert stage.default_batch_windows(model, settings_, "cpu") == stage.CPU_BATCH_WINDOWS
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_with_auto_batches(untrained_model):
+    seq, _ = upsample_input(100)
+    out = Jumps(model=untrained_model, iterations=3, device="cuda")(seq)
+    run = out.log[-1]["parameters"]["run"]
+    assert run["device"] == "cuda" and run["batch_windows"] >= 256
+    cpu = Jumps(model=untrained_model, iterations=3, device="cpu")(seq)
+    np.testing.assert_allclose(out.positions(), cpu.positions(), atol=1e-2, rtol=0)
+
+
+def test_batch_windows_and_patience_are_checked():
+    with pytest.raises(ValueError, match="batch_windows"):
+        Jumps(batch_windows=0)
+    with pytest.raises(ValueError, match="patience"):
+        Jumps(patience=-1)

@@ -21,6 +21,7 @@ def attach_to_observed(
     observed: np.ndarray,
     hops: np.ndarray,
     smoothing: float = 0.0,
+    chunk: int = 4096,
 ) -> np.ndarray:
     """Shift every joint by the residual of its nearest observed joint(s).
 
@@ -39,6 +40,9 @@ def attach_to_observed(
         Standard deviation (frames) of a Gaussian that smooths each joint's residual
         over time before it is passed on (noisy detections then do not shake the joints
         attached to them); 0: no smoothing. Gaps are bridged by the smoothing too.
+    chunk
+        Frames worked on at a time (with a margin as wide as the smoothing's kernel, so
+        the result is the same): the temporaries stay small however long the sequence.
 
     Returns
     -------
@@ -59,6 +63,24 @@ def attach_to_observed(
            [1., 2.],
            [1., 2.]])
     """
+    margin = int(4.0 * smoothing + 0.5) if smoothing > 0 else 0  # gaussian_filter1d's radius
+    shifted = np.empty(generated.shape, np.result_type(generated, measured))
+    for start in range(0, len(generated), chunk):
+        low, high = max(start - margin, 0), min(start + chunk + margin, len(generated))
+        part = slice(low, high)
+        done = _attach(generated[part], measured[part], observed[part], hops, smoothing)
+        shifted[start : start + chunk] = done[start - low : start - low + chunk]
+    return shifted
+
+
+def _attach(
+    generated: np.ndarray,
+    measured: np.ndarray,
+    observed: np.ndarray,
+    hops: np.ndarray,
+    smoothing: float,
+) -> np.ndarray:
+    """:func:`attach_to_observed` on frames taken together."""
     residual = np.where(observed[..., None], np.nan_to_num(measured) - generated, 0.0)
     if smoothing > 0:
         from scipy.ndimage import gaussian_filter1d
@@ -68,8 +90,21 @@ def attach_to_observed(
         total = gaussian_filter1d(residual, smoothing, axis=0, mode="nearest")
         observed = weight > 1e-3
         residual = np.where(observed[..., None], total / np.maximum(weight, 1e-3)[..., None], 0.0)
-    # Distance from each joint to each observed joint of the frame: (T, J, J).
-    distance = np.where(observed[:, None, :], hops[None], np.iinfo(hops.dtype).max)
-    nearest = (distance == distance.min(-1, keepdims=True)) & observed[:, None, :]
-    weights = nearest / np.maximum(nearest.sum(-1, keepdims=True), 1)
-    return generated + np.einsum("tkj,tjd->tkd", weights, residual)
+    # Frames share few observation patterns: the weights are worked out once per
+    # pattern (memory and time grow with the patterns, not with the frames).
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    shifted = generated.astype(np.result_type(generated, residual), copy=True)
+    order = np.argsort(inverse, kind="stable")
+    groups = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(patterns)))[:-1])
+    for weights, frames in zip(_nearest_weights(patterns, hops), groups, strict=True):
+        shifted[frames] += weights @ residual[frames]
+    return shifted
+
+
+def _nearest_weights(patterns: np.ndarray, hops: np.ndarray) -> np.ndarray:
+    """``(P, J, J)``: row ``k`` of pattern ``p`` spreads joint ``k``'s shift evenly over
+    the observed joints nearest to it (all zero when nothing is observed)."""
+    distance = np.where(patterns[:, None, :], hops[None], np.iinfo(hops.dtype).max)
+    nearest = (distance == distance.min(-1, keepdims=True)) & patterns[:, None, :]
+    return nearest / np.maximum(nearest.sum(-1, keepdims=True), 1)

@@ -24,7 +24,10 @@ from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.windowing import pad_to_window
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from posekit.jumps.checkpoint import JumpsModel
+    from posekit.jumps.inpaint import InpaintSettings
 
 #: Window length of the networks (frames).
 WINDOW = 24
@@ -34,7 +37,7 @@ PRESETS: dict[str, dict[str, float | int]] = {
     # The paper's inference: 200 Adam steps, half-overlapping windows.
     "paper": {"iterations": 200, "starts": 4, "overlap": 0.5, "patience": 0, "learning_rate": 1.0},
     # Real time on a 2-core CPU: the encoder's start only, stopped when it stalls.
-    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 8, "learning_rate": 1.0},
+    "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 3, "learning_rate": 1.0},
 }
 
 
@@ -55,9 +58,10 @@ class Jumps:
         ``fast`` (the default: one encoder start, early stopping; faster than real time
         on a CPU, and more accurate than ``paper`` with the shipped model, see the model
         card) or ``paper`` (the paper's settings: 200 iterations, 4 starts).
-    iterations, starts, overlap, learning_rate
+    iterations, starts, overlap, learning_rate, patience
         Override the preset: Adam steps, parallel starts per window, window overlap,
-        Adam's step size on the latent code.
+        Adam's step size on the latent code, and the steps without improvement after
+        which a window stops (0: never; each window stops on its own).
     windowing
         Name of a registered window strategy: ``closest`` (the paper's) or ``blend``.
     procrustes
@@ -70,9 +74,6 @@ class Jumps:
         Weight of the critic's score in the objective (the paper's γ_d = 15 assumes a
         critic scale that ours does not have; 0 was best on the val split, see the
         model card).
-    gamma_latent
-        Weight of the prior's negative log-density of the code (**ours**; see
-        :class:`~posekit.jumps.inpaint.InpaintSettings`).
     encoder_init
         Start from the encoder's code of the input (False: the paper's ablation).
     keep_observed
@@ -100,7 +101,10 @@ class Jumps:
     seed
         Seed of the prior samples; results are deterministic for a seed on CPU.
     batch_windows
-        Windows optimised together at most (bounds memory on long sequences).
+        Windows optimised together at most: they stream through the networks in
+        batches of this size, so memory stays flat however long the file. None: 256 on
+        a CPU, and on CUDA as many as fill half the free GPU memory
+        (:func:`cuda_batch_windows`).
     max_gap
         Longest absence of a person (frames without any of its keypoints) filled;
         longer absences and the frames before its first and after its last detection
@@ -118,11 +122,11 @@ class Jumps:
     starts: int | None = None
     overlap: float | None = None
     learning_rate: float | None = None
+    patience: int | None = None
     windowing: str = "closest"
     procrustes: bool = True
     alignment: Literal["frame", "window"] = "frame"
     gamma_prior: float = 0.0
-    gamma_latent: float = 0.0
     encoder_init: bool = True
     keep_observed: bool = True
     attach: bool = True
@@ -131,7 +135,7 @@ class Jumps:
     confidence_threshold: float = 0.4
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
-    batch_windows: int = 2048
+    batch_windows: int | None = None
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def __attrs_post_init__(self) -> None:
@@ -143,12 +147,14 @@ class Jumps:
         resolved = self.resolved()
         if resolved["iterations"] < 1 or resolved["starts"] < 1:
             raise ValueError("iterations and starts must be at least 1")
+        if resolved["patience"] < 0:
+            raise ValueError(f"patience must be 0 or more, got {resolved['patience']}")
         if self.attach_smoothing < 0:
             raise ValueError(f"attach_smoothing must be 0 or more, got {self.attach_smoothing}")
-        if not self.gamma_latent >= 0:
-            raise ValueError(f"gamma_latent must be 0 or more, got {self.gamma_latent}")
         if not resolved["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
+        if self.batch_windows is not None and self.batch_windows < 1:
+            raise ValueError(f"batch_windows must be at least 1, got {self.batch_windows}")
 
     def check(self) -> None:
         """Verify the model files (record, architecture, SHA-256) and the completion
@@ -170,7 +176,7 @@ class Jumps:
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
         settings: dict[str, object] = dict(PRESETS[self.preset])
-        for name in ("iterations", "starts", "overlap", "learning_rate"):
+        for name in ("iterations", "starts", "overlap", "learning_rate", "patience"):
             value = getattr(self, name)
             if value is not None:
                 settings[name] = value
@@ -182,11 +188,27 @@ class Jumps:
         it could not fill a joint (the encoder then sees that joint as missing)."""
         return get_registry().entry("stage", self.completion).cls()(sequence).positions()
 
+    def settings(self) -> InpaintSettings:
+        """The latent optimisation's settings (preset and parameters resolved)."""
+        from posekit.jumps.inpaint import InpaintSettings
+
+        resolved = self.resolved()
+        return InpaintSettings(
+            iterations=int(resolved["iterations"]),
+            starts=int(resolved["starts"]),
+            learning_rate=float(resolved["learning_rate"]),
+            procrustes=self.procrustes,
+            per_frame=self.alignment == "frame",
+            gamma_prior=self.gamma_prior,
+            encoder_init=self.encoder_init,
+            patience=int(resolved["patience"]),
+        )
+
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         import torch
 
         from posekit.jumps.attach import attach_to_observed
-        from posekit.jumps.inpaint import InpaintSettings, inpaint_windows
+        from posekit.progress import progress_bar
 
         if sequence.skeleton != SKELETON or sequence.n_space != 2:
             raise PosekitError(
@@ -198,28 +220,17 @@ class Jumps:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         model = _model(self.model, device)
         resolved = self.resolved()
-        settings = InpaintSettings(
-            iterations=int(resolved["iterations"]),
-            starts=int(resolved["starts"]),
-            learning_rate=float(resolved["learning_rate"]),
-            procrustes=self.procrustes,
-            per_frame=self.alignment == "frame",
-            gamma_prior=self.gamma_prior,
-            gamma_latent=self.gamma_latent,
-            encoder_init=self.encoder_init,
-            patience=int(resolved["patience"]),
-        )
+        settings = self.settings()
         strategy = get_registry().entry("windowing", self.windowing).cls(
             overlap=float(resolved["overlap"])
         )
+        batch = self.batch_windows or default_batch_windows(model, settings, device)
 
         positions = sequence.positions()  # (I, T, 28, 2)
         confidence = sequence.confidences()
         observed = np.isfinite(positions).all(-1) & ~(confidence < self.confidence_threshold)
         n_frames = sequence.n_frames
-        padded_frames = max(n_frames, WINDOW)
-        starts = strategy.starts(padded_frames, WINDOW)
-        offsets = starts[:, None] + np.arange(WINDOW)  # (W, 24)
+        starts = strategy.starts(max(n_frames, WINDOW), WINDOW)
 
         active = [i for i in range(len(positions)) if observed[i].any()]
         for i in sorted(set(range(len(positions))) - set(active)):
@@ -231,48 +242,204 @@ class Jumps:
         output = positions.copy()
         imputed = sequence.imputed_flags().copy()
         hops = get_registry().skeleton(SKELETON).hop_distances()
+        iterations: list[np.ndarray] = []
         if active:
-            finite = np.where(observed[active][..., None], positions[active], 0.0)
-            padded = pad_to_window(finite, WINDOW, axis=1)
-            mask = pad_to_window(observed[active], WINDOW, axis=1)
-            windows = padded[:, offsets]  # (A, W, 24, 28, 2)
-            window_mask = mask[:, offsets]
-            generator = torch.Generator().manual_seed(self.seed)
-            flat_windows = torch.from_numpy(windows.reshape(-1, WINDOW, *windows.shape[-2:]))
-            flat_mask = torch.from_numpy(window_mask.reshape(-1, WINDOW, windows.shape[-2]))
-            flat_complete = None
-            if self.completion is not None:
-                complete = self._complete(sequence)[active]
-                flat_complete = torch.from_numpy(
-                    pad_to_window(complete, WINDOW, axis=1)[:, offsets].reshape(flat_windows.shape)
-                )
-            estimates, frame_losses = [], []
-            for chunk in range(0, len(flat_windows), self.batch_windows):
-                part = slice(chunk, chunk + self.batch_windows)
-                result = inpaint_windows(
-                    model, flat_windows[part], flat_mask[part].float(), settings, generator,
-                    encoder_positions=None if flat_complete is None else flat_complete[part],
-                )
-                estimates.append(result.positions.cpu().double().numpy())
-                frame_losses.append(result.frame_losses.cpu().double().numpy())
-            estimate = np.concatenate(estimates).reshape(windows.shape)
-            losses = np.concatenate(frame_losses).reshape(window_mask.shape[:3])
-            for row, i in enumerate(active):
-                merged = strategy.merge(estimate[row], losses[row], starts, padded_frames)[:n_frames]
-                if self.keep_observed:
-                    if self.attach:
-                        merged = attach_to_observed(merged, positions[i], observed[i], hops,
-                                                    self.attach_smoothing)
-                    merged = np.where(observed[i][..., None], positions[i], merged)
-                    imputed[i] |= ~observed[i]
-                else:
-                    imputed[i] = True
-                output[i] = merged
+            complete = self._complete(sequence) if self.completion is not None else None
+            with progress_bar(len(active) * len(starts), "jumps") as bar:
+                for i in active:
+                    windows = _Windows.cut(positions[i], observed[i], None if complete is None
+                                           else complete[i], starts)
+                    estimate, losses, steps = self._inpaint(model, settings, windows, i, batch,
+                                                            bar.update)
+                    iterations.append(steps)
+                    merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
+                    if self.keep_observed:
+                        if self.attach:
+                            merged = attach_to_observed(merged, positions[i], observed[i], hops,
+                                                        self.attach_smoothing)
+                        merged = np.where(observed[i][..., None], positions[i], merged)
+                        imputed[i] |= ~observed[i]
+                    else:
+                        imputed[i] = True
+                    output[i] = merged
         new_confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
         filled = sequence.replace(position=output, confidence=new_confidence, imputed=imputed)
         return keep_present(sequence, filled, self.max_gap).with_log(
             "jumps", {**attrs.asdict(self), "resolved": resolved,
-                      "model_sha256": model.metadata.get("sha256")})
+                      "model_sha256": model.metadata.get("sha256"),
+                      "run": _run_record(iterations, batch, device)})
+
+    def _inpaint(
+        self,
+        model: JumpsModel,
+        settings: InpaintSettings,
+        windows: _Windows,
+        individual: int,
+        batch: int,
+        advance: Callable[[int], object],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inpaint one individual's windows, ``batch`` at a time.
+
+        Returns the generated windows ``(W, 24, 28, 2)`` (float32), their per-frame
+        contextual losses ``(W, 24)`` and the steps each took ``(W,)``; ``advance(n)`` is
+        called after every batch of ``n`` windows.
+        """
+        import torch
+
+        from posekit.jumps.inpaint import inpaint_windows
+
+        n_windows = len(windows.starts)
+        estimate = np.empty((n_windows, WINDOW, *windows.positions.shape[1:]), np.float32)
+        losses = np.empty((n_windows, WINDOW), np.float32)
+        steps = np.empty(n_windows, np.int64)
+        n_prior = settings.starts - int(settings.encoder_init)
+        for first in range(0, n_windows, batch):
+            part = slice(first, min(first + batch, n_windows))
+            positions, mask, complete = windows.batch(part)
+            result = inpaint_windows(
+                model, torch.from_numpy(positions), torch.from_numpy(mask).float(), settings,
+                encoder_positions=None if complete is None else torch.from_numpy(complete),
+                prior=torch.from_numpy(
+                    prior_samples(self.seed, individual, part, n_prior, model.latent)
+                ),
+            )
+            estimate[part] = result.positions.cpu().numpy()
+            losses[part] = result.frame_losses.cpu().numpy()
+            steps[part] = result.iterations.cpu().numpy()
+            advance(part.stop - part.start)
+        return estimate, losses, steps
+
+
+@attrs.frozen
+class _Windows:
+    """One individual's sequence cut into windows on demand (a batch at a time, so the
+    windows of a long file never all exist at once).
+
+    ``positions`` ``(T', 28, 2)`` are the measured values (0 where not observed) and
+    ``mask`` ``(T', 28)`` the observed joints, both padded to a window's length;
+    ``complete`` the completion stage's output (or None), padded alike.
+    """
+
+    positions: np.ndarray
+    mask: np.ndarray
+    complete: np.ndarray | None
+    starts: np.ndarray
+
+    @classmethod
+    def cut(
+        cls,
+        positions: np.ndarray,
+        observed: np.ndarray,
+        complete: np.ndarray | None,
+        starts: np.ndarray,
+    ) -> _Windows:
+        """From an individual's ``(T, 28, 2)`` positions, ``(T, 28)`` observed joints,
+        completion (or None) and the windows' first frames."""
+        finite = np.where(observed[..., None], positions, 0.0).astype(np.float32)
+        return cls(
+            pad_to_window(finite, WINDOW),
+            pad_to_window(observed, WINDOW),
+            None if complete is None else pad_to_window(complete.astype(np.float32), WINDOW),
+            starts,
+        )
+
+    @property
+    def n_padded(self) -> int:
+        """Frames after padding (at least one window)."""
+        return len(self.mask)
+
+    def batch(self, part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Positions ``(B, 24, 28, 2)``, mask ``(B, 24, 28)`` and completion of the
+        windows ``part``."""
+        frames = self.starts[part, None] + np.arange(WINDOW)
+        complete = None if self.complete is None else self.complete[frames]
+        return self.positions[frames], self.mask[frames], complete
+
+
+def prior_samples(
+    seed: int, individual: int, windows: slice, n_samples: int, latent: int
+) -> np.ndarray:
+    """``(B, n_samples, latent)`` samples of the prior ``N(0, I)`` for the windows
+    ``windows`` of an individual: each window's from its own seed, so a result does not
+    depend on how the windows are batched.
+
+    Examples
+    --------
+    >>> a = prior_samples(0, 0, slice(0, 3), 2, 4)
+    >>> b = prior_samples(0, 0, slice(2, 3), 2, 4)
+    >>> a.shape, bool((a[2] == b[0]).all())
+    ((3, 2, 4), True)
+    """
+    if n_samples == 0:
+        return np.zeros((windows.stop - windows.start, 0, latent), np.float32)
+    return np.stack([
+        np.random.default_rng([seed, individual, w]).standard_normal((n_samples, latent))
+        for w in range(windows.start, windows.stop)
+    ]).astype(np.float32)
+
+
+#: Windows per batch on a CPU: large enough that the per-step overhead is small, small
+#: enough that a batch's activations stay well under 200 MB.
+CPU_BATCH_WINDOWS = 256
+
+
+def default_batch_windows(model: JumpsModel, settings: InpaintSettings, device: str) -> int:
+    """Windows per batch when ``batch_windows`` is None: :data:`CPU_BATCH_WINDOWS` on a
+    CPU, :func:`cuda_batch_windows` on CUDA."""
+    if not str(device).startswith("cuda"):
+        return CPU_BATCH_WINDOWS
+    import torch
+
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return cuda_batch_windows(free, _bytes_per_start(model, settings), settings.starts)
+
+
+def cuda_batch_windows(free_bytes: int, bytes_per_start: float, starts: int) -> int:
+    """Windows per batch that fill half the free GPU memory (the other half is left to
+    the allocator's slack and to other processes), between 256 and 65,536.
+
+    Examples
+    --------
+    >>> cuda_batch_windows(free_bytes=40 * 2**30, bytes_per_start=2**20, starts=1)
+    20480
+    >>> cuda_batch_windows(free_bytes=2**30, bytes_per_start=2**20, starts=4)
+    256
+    """
+    fits = int(free_bytes / 2 / (bytes_per_start * starts))
+    return max(256, min(65536, fits))
+
+
+def _bytes_per_start(model: JumpsModel, settings: InpaintSettings, probe: int = 64) -> float:
+    """GPU memory one start of one window takes in a step (measured on ``probe`` starts,
+    with a margin of 2 for the alignment and the loss), whatever the generator."""
+    import torch
+
+    from posekit.grid import from_grid
+
+    device = next(model.G.parameters()).device
+    torch.cuda.synchronize(device)
+    base = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    z = torch.zeros(probe, model.latent, device=device, requires_grad=True)
+    grid = model.G(z)
+    score = from_grid(grid).square().sum()
+    if settings.gamma_prior:
+        score = score + model.D(grid).sum()
+    torch.autograd.grad(score, z)
+    peak = torch.cuda.max_memory_allocated(device) - base
+    return 2.0 * peak / probe
+
+
+def _run_record(iterations: list[np.ndarray], batch: int, device: str) -> dict[str, object]:
+    """What the run did, for the provenance log: windows, steps taken, batch, device."""
+    steps = np.concatenate(iterations) if iterations else np.zeros(0, np.int64)
+    return {
+        "windows": int(steps.size),
+        "mean_iterations": round(float(steps.mean()), 2) if steps.size else 0.0,
+        "max_iterations": int(steps.max()) if steps.size else 0,
+        "batch_windows": batch,
+        "device": device,
+    }
 
 
 def _model(path: str | None, device: str) -> JumpsModel:
