@@ -257,3 +257,26 @@ def test_batch_windows_and_patience_are_checked():
         Jumps(batch_windows=0)
     with pytest.raises(ValueError, match="patience"):
         Jumps(patience=-1)
+
+
+def test_completion_joints_come_from_the_completion(untrained_model):
+    """The joints of ``completion_joints`` are the completion stage's values; the other
+    added joints are the generator's (attached), which the completion does not give."""
+    from posekit.registry import get_stage
+    from posekit.stages.jumps import COMPLETION_JOINTS
+
+    seq, _ = upsample_input(30)
+    ridge = get_stage("ridge")()(seq).positions()
+    names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
+    taken = [names.index(n) for n in COMPLETION_JOINTS]
+    out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq).positions()
+    np.testing.assert_allclose(out[..., taken, :], ridge[..., taken, :])
+    generated = [names.index(n) for n in ("head_top", "left_toe", "right_foot")]
+    assert not np.allclose(out[..., generated, :], ridge[..., generated, :])
+    own = Jumps(model=untrained_model, preset="fast", iterations=2, completion_joints=[])(seq)
+    assert not np.allclose(own.positions()[..., taken, :], ridge[..., taken, :])
+    assert Jumps(completion=None).taken_joints() == ()
+    with pytest.raises(ValueError, match="needs a completion stage"):
+        Jumps(completion=None, completion_joints=["spine"])
+    with pytest.raises(ValueError, match="not joints of"):
+        Jumps(completion_joints=["nose"])

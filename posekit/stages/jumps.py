@@ -41,6 +41,15 @@ PRESETS: dict[str, dict[str, float | int]] = {
 }
 
 
+#: Joints the default ``jumps`` takes from its completion (ridge regression) rather than
+#: from the generator: where the ridge baseline is ahead of the shipped model on the CMU
+#: val split, joint by joint (model card, "Inference settings").
+COMPLETION_JOINTS: tuple[str, ...] = (
+    "spine", "spine2", "spine3", "spine4", "left_clavicle", "right_clavicle", "left_hand",
+    "right_hand",
+)  # fmt: skip
+
+
 @attrs.frozen
 class Jumps:
     """Fill missing joints and upsample to the 28 joints of ``mpi_inf_3dhp_28``.
@@ -94,6 +103,13 @@ class Jumps:
         measured joints only (**ours**). Default ``ridge`` (the shipped per-frame ridge
         baseline), chosen on the CMU val split (mean added-joint AUC of ``upsample`` and
         ``hpe``); ``None``: the paper's encoder start from the measured joints.
+    completion_joints
+        Joints taken from the ``completion`` stage's output rather than from the
+        generator, where the completion has them (**ours**: each source where it is
+        better). None: :data:`COMPLETION_JOINTS` when there is a completion (the
+        spine, clavicles and hands, where ridge regression beats the shipped generator;
+        chosen per joint on the CMU val split, see the model card), none without one;
+        ``[]``: every added joint from the generator. Measured joints are kept either way.
     confidence_threshold
         Joints with a confidence below it count as missing.
     device
@@ -132,6 +148,9 @@ class Jumps:
     attach: bool = True
     attach_smoothing: float = 1.0
     completion: str | None = "ridge"
+    completion_joints: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple)
+    )
     confidence_threshold: float = 0.4
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
@@ -141,6 +160,11 @@ class Jumps:
     def __attrs_post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        if self.completion_joints and self.completion is None:
+            raise ValueError("completion_joints needs a completion stage")
+        unknown = set(self.taken_joints()) - set(get_registry().skeleton(SKELETON).joint_names)
+        if unknown:
+            raise ValueError(f"completion_joints: {sorted(unknown)} are not joints of {SKELETON}")
         get_registry().entry("windowing", self.windowing)
         if self.completion is not None:
             get_registry().entry("stage", self.completion)
@@ -172,6 +196,20 @@ class Jumps:
             completion = get_registry().entry("stage", self.completion).cls()
             if callable(getattr(completion, "check", None)):
                 completion.check()
+
+    def taken_joints(self) -> tuple[str, ...]:
+        """The joints taken from the completion (``completion_joints`` resolved).
+
+        Examples
+        --------
+        >>> Jumps().taken_joints() == COMPLETION_JOINTS
+        True
+        >>> Jumps(completion=None).taken_joints()
+        ()
+        """
+        if self.completion_joints is not None:
+            return self.completion_joints
+        return COMPLETION_JOINTS if self.completion is not None else ()
 
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
@@ -241,7 +279,9 @@ class Jumps:
             )
         output = positions.copy()
         imputed = sequence.imputed_flags().copy()
-        hops = get_registry().skeleton(SKELETON).hop_distances()
+        skeleton = get_registry().skeleton(SKELETON)
+        hops = skeleton.hop_distances()
+        taken = [skeleton.joint_names.index(name) for name in self.taken_joints()]
         iterations: list[np.ndarray] = []
         if active:
             complete = self._complete(sequence) if self.completion is not None else None
@@ -253,10 +293,12 @@ class Jumps:
                                                             bar.update)
                     iterations.append(steps)
                     merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
+                    if self.keep_observed and self.attach:
+                        merged = attach_to_observed(merged, positions[i], observed[i], hops,
+                                                    self.attach_smoothing)
+                    if taken:  # the completion is consistent with the measured joints already
+                        merged = _take_joints(merged, complete[i], taken)
                     if self.keep_observed:
-                        if self.attach:
-                            merged = attach_to_observed(merged, positions[i], observed[i], hops,
-                                                        self.attach_smoothing)
                         merged = np.where(observed[i][..., None], positions[i], merged)
                         imputed[i] |= ~observed[i]
                     else:
@@ -308,6 +350,23 @@ class Jumps:
             steps[part] = result.iterations.cpu().numpy()
             advance(part.stop - part.start)
         return estimate, losses, steps
+
+
+def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> np.ndarray:
+    """``generated`` ``(T, 28, 2)`` with ``joints`` replaced by ``completed``'s values
+    where those are finite.
+
+    Examples
+    --------
+    >>> generated, completed = np.zeros((2, 28, 2)), np.ones((2, 28, 2))
+    >>> completed[1, 3] = np.nan
+    >>> _take_joints(generated, completed, [3])[:, 3, 0].tolist()
+    [1.0, 0.0]
+    """
+    out = generated.copy()
+    part = completed[:, joints]
+    out[:, joints] = np.where(np.isfinite(part), part, generated[:, joints])
+    return out
 
 
 @attrs.frozen
