@@ -134,15 +134,23 @@ class Jumps:
 
     model: str | None = None
     preset: Literal["paper", "fast"] = "fast"
-    iterations: int | None = None
+    iterations: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(
+            [attrs.validators.ge(1), attrs.validators.le(100_000)]
+        )
+    )
     starts: int | None = None
-    overlap: float | None = None
+    overlap: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(
+            [attrs.validators.ge(0.0), attrs.validators.lt(1.0)]
+        )
+    )
     learning_rate: float | None = None
     patience: int | None = None
     windowing: str = "closest"
     procrustes: bool = True
     alignment: Literal["frame", "window"] = "frame"
-    gamma_prior: float = 0.0
+    gamma_prior: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     encoder_init: bool = True
     keep_observed: bool = True
     attach: bool = True
@@ -151,10 +159,14 @@ class Jumps:
     completion_joints: tuple[str, ...] | None = attrs.field(
         default=None, converter=attrs.converters.optional(tuple)
     )
-    confidence_threshold: float = 0.4
+    confidence_threshold: float = attrs.field(
+        default=0.4, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
-    batch_windows: int | None = None
+    batch_windows: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
     def __attrs_post_init__(self) -> None:
