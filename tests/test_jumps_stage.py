@@ -126,8 +126,14 @@ def test_needs_the_28_joint_layout(untrained_model):
 
 
 def test_parameters_are_checked():
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="'iterations' must be >= 1"):
         Jumps(iterations=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        Jumps(starts=0)
+    for bad in ({"overlap": 1.0}, {"batch_windows": 0}, {"gamma_prior": -0.1},
+                {"confidence_threshold": 1.5}, {"iterations": 10**9}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            Jumps(**bad)
     with pytest.raises(KeyError, match="closest"):
         Jumps(windowing="closests")
     with pytest.raises(ValueError, match="attach_smoothing"):
