@@ -243,9 +243,9 @@ def write_results_page(rows: Sequence[dict[str, Any]], path: Path, *, machine: s
         "",
         *(verdict(rows) or ["- (no full-split JUMPS and baseline lines in this run)"]),
         "",
-        "Margins under 0.01 are smaller than the spread between subject groups (on the val "
-        "subjects the window ridge leads): read them as a tie. Why, and what was tried: "
-        "see the [model card](model-card.md).",
+        "Margins under 0.01 are smaller than the spread between subject groups: read them "
+        "as a tie. The val figures (where the defaults were chosen), why, and what was "
+        "tried: see the [model card](model-card.md).",
         "",
     ]
     if any(not r.get("subset") for r in rows):
