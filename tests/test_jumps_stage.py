@@ -286,3 +286,20 @@ def test_completion_joints_come_from_the_completion(untrained_model):
         Jumps(completion=None, completion_joints=["spine"])
     with pytest.raises(ValueError, match="not joints of"):
         Jumps(completion_joints=["nose"])
+
+
+def test_completion_joints_leave_gaps_of_measured_joints_to_jumps(untrained_model):
+    """A joint the input measures in some frames is filled by JUMPS in the others, even
+    when it is one of ``completion_joints``."""
+    from posekit.registry import get_stage
+
+    seq, _ = upsample_input(30)
+    names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
+    hand = names.index("left_hand")
+    position = seq.positions().copy()
+    position[0, :10, hand] = position[0, :10, names.index("left_wrist")] + 5.0
+    seq = seq.replace(position=position)
+    ridge = get_stage("ridge")()(seq).positions()
+    out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq).positions()
+    np.testing.assert_array_equal(out[0, :10, hand], position[0, :10, hand])
+    assert not np.allclose(out[0, 10:, hand], ridge[0, 10:, hand])

@@ -105,8 +105,9 @@ class Jumps:
         ``hpe``); ``None``: the paper's encoder start from the measured joints.
     completion_joints
         Joints taken from the ``completion`` stage's output rather than from the
-        generator, where the completion has them (**ours**: each source where it is
-        better). None: :data:`COMPLETION_JOINTS` when there is a completion (the
+        generator, where the completion has them and the individual's input never
+        measures them (**ours**: each source where it is better; JUMPS fills the gaps of
+        measured joints). None: :data:`COMPLETION_JOINTS` when there is a completion (the
         spine, clavicles and hands, where ridge regression beats the shipped generator;
         chosen per joint on the CMU val split, see the model card), none without one;
         ``[]``: every added joint from the generator. Measured joints are kept either way.
@@ -308,8 +309,11 @@ class Jumps:
                     if self.keep_observed and self.attach:
                         merged = attach_to_observed(merged, positions[i], observed[i], hops,
                                                     self.attach_smoothing)
-                    if taken:  # the completion is consistent with the measured joints already
-                        merged = _take_joints(merged, complete[i], taken)
+                    # Joints the input never has come from the completion (consistent with
+                    # the measured joints already); gaps in measured joints stay JUMPS's.
+                    absent = [j for j in taken if not observed[i][:, j].any()]
+                    if absent:
+                        merged = _take_joints(merged, complete[i], absent)
                     if self.keep_observed:
                         merged = np.where(observed[i][..., None], positions[i], merged)
                         imputed[i] |= ~observed[i]
