@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from format_fixtures import openpose_frame, person_2d
 from pose_files import alphapose_records
 
 from posekit import safe_yaml
@@ -50,6 +51,8 @@ def test_yaml_block_parses_and_pipelines_run(
         return
     base = tmp_path / "work"  # '../out' of a snippet stays inside tmp_path
     monkeypatch.chdir(base)  # jumps' model (a str, not a Path) resolves against the cwd
+    data.setdefault("input", {"path": "clip.nc"})  # a fragment: its steps on a netCDF file
+    data.setdefault("output", {"path": "out/{stem}.nc"})
     make_inputs(base, data["input"])
     for step in data["steps"]:
         if isinstance(step, dict) and "jumps" in step:
@@ -76,6 +79,15 @@ def make_inputs(base: Path, section: dict[str, Any]) -> None:
         path.write_text(json.dumps(alphapose_records(17)))
     elif reader == "c3d":
         write_c3d(path)
+    elif reader == "openpose":
+        layout = section.get("skeleton", "body_25")
+        path.mkdir(parents=True, exist_ok=True)
+        for frame, points in enumerate(person_2d(layout, 4)):
+            data = {"people": [{"person_id": [-1], "pose_keypoints_2d": openpose_frame(points)}]}
+            (path / f"clip_{frame:012d}_keypoints.json").write_text(json.dumps(data))
+    elif section.get("estimator") == "mediapipe":
+        pytest.importorskip("posekit_mediapipe", reason="needs plugins/posekit-mediapipe")
+        shutil.copyfile(ROOT / "examples" / "mediapipe" / "astronaut.mp4", path)
     else:
         raise AssertionError(f"no input maker for reader {reader!r}")
 
