@@ -415,7 +415,7 @@ class Pipeline:
             jobs = pipeline._input_jobs(registry, errors)
         if pipeline.output is not None:
             pipeline._writer(registry, errors)
-            pipeline._check_outputs(jobs, errors)
+            pipeline._check_outputs(jobs, errors, pipeline._protected(jobs))
         if errors:
             raise InvalidPipelineError(errors)
         return pipeline
@@ -494,8 +494,9 @@ class Pipeline:
         self._check_steps(errors)
         jobs = self._input_jobs(registry, errors) if self.input else []
         writer = self._writer(registry, errors) if self.output else None
+        protected = self._protected(jobs)
         if self.output is not None:
-            self._check_outputs(jobs, errors)
+            self._check_outputs(jobs, errors, protected)
         if errors:
             raise InvalidPipelineError(errors)
         started = time.perf_counter()
@@ -507,7 +508,7 @@ class Pipeline:
         todo = [job for job in jobs if job.path not in results]
         with showing_progress(progress and cluster is None):  # stages' own bars (one file's)
             done = run_tasks(
-                functools.partial(self._run_one, writer=writer, protected=self._protected(jobs)),
+                functools.partial(self._run_one, writer=writer, protected=protected),
                 todo,
                 [job.path for job in todo],
                 cluster=cluster,
@@ -751,7 +752,9 @@ class Pipeline:
             )
         return writer
 
-    def _check_outputs(self, jobs: list[_Job], errors: list[PipelineError]) -> None:
+    def _check_outputs(
+        self, jobs: list[_Job], errors: list[PipelineError], protected: frozenset[Path]
+    ) -> None:
         """Placeholders known, no two inputs writing one file, no input overwritten, and
         the output folders creatable and writable."""
         assert self.output is not None
@@ -765,7 +768,6 @@ class Pipeline:
             fail(problem)
             return
         inputs = {job.path.resolve() for job in jobs}
-        protected = self._protected(jobs)
         written: dict[Path, Path] = {}
         for job in jobs:
             target = _output_path(template, job.path, "*").resolve()

@@ -198,3 +198,19 @@ def test_diagnosis_paths(built, tmp_path):
     assert results["ridge"]["given_auc"] == 1.0  # given joints pass through
     assert results["ceiling"]["given_auc"] < 1.0  # the generator's own version of them
     assert json.loads((tmp_path / "d.json").read_text())["paths"] == results
+
+
+def test_linear_reference_keeps_a_sequence_at_full_rank():
+    """At full rank the PCA code keeps every window, so the merged half-overlapping
+    windows give the sequence back (short and long clips); a small code does not."""
+    from training.diagnose_jumps import LinearCode, linear_path
+
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(1500, 24, 28, 2))
+    for n_frames in (10, 61):
+        positions = rng.normal(size=(n_frames, 2, 28, 1)) * 30 + 300
+        truth = PoseSequence.from_arrays(positions, skeleton="mpi_inf_3dhp_28", fps=30)
+        full = linear_path(LinearCode.fit(windows, 24 * 28 * 2))(None, truth)
+        np.testing.assert_allclose(full.positions(), truth.positions(), atol=1e-6)
+        small = linear_path(LinearCode.fit(windows, 4))(None, truth)
+        assert not np.allclose(small.positions(), truth.positions(), atol=1.0)

@@ -112,6 +112,8 @@ def test_merge_keys_still_work(project):
     text = "base: &b {to: coco_17}\n"
     with pytest.raises(InvalidPipelineError, match="unknown key"):  # 'base' is not a section
         Pipeline.from_yaml(write(project, text + "steps: [{remap: {<<: *b}}]"))
+    merged = Pipeline.from_yaml(write(project, "steps: [{remap: &b {to: coco_17}}, {remap: {<<: *b}}]"))
+    assert [step.to for step in merged.steps] == ["coco_17", "coco_17"]
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def two_people() -> PoseSequence:
     given = skeleton.indices(GIVEN)
     for individual, frames in enumerate((np.arange(N_FRAMES), SEEN)):
         values = (pose + sway + [300 * individual, 0])[frames][:, given]  # (F, 12, 2)
-        position[frames[:, None], :, given, individual] = values.transpose(0, 1, 2)
+        position[frames[:, None], :, given, individual] = values
     return PoseSequence.from_arrays(position, skeleton="mpi_inf_3dhp_28", fps=30)
 
 

@@ -122,24 +122,24 @@ def linear_path(code: LinearCode, window: int = 24) -> Callable[[Any, Any], Any]
     """``f(given, truth)``: the truth's half-overlapping windows through ``code``, as a
     sequence (every joint replaced; overlaps averaged)."""
     from posekit.normalize import denormalize_windows, normalize_windows
+    from training.build_windows import cut_windows, window_starts
 
     def reconstruct(given, truth):
         positions = truth.positions()  # (I, T, 28, 2)
-        out = np.zeros_like(positions)
-        counts = np.zeros(positions.shape[:2] + (1, 1))
         n_frames = positions.shape[1]
-        last = max(n_frames - window, 0)
-        starts = sorted({*range(0, last + 1, window // 2), last})
-        for start in starts:
-            part = positions[:, start : start + window]
-            frames = part.shape[1]
-            if frames < window:  # a clip shorter than a window: repeat its last frame
-                part = np.concatenate([part, np.repeat(part[:, -1:], window - frames, 1)], 1)
-            normalized, center, scale = normalize_windows(part)
-            rebuilt = denormalize_windows(code.reconstruct(normalized), center, scale)
-            out[:, start : start + frames] += rebuilt[:, :frames]
-            counts[:, start : start + frames] += 1
-        return truth.replace(position=out / counts, imputed=np.ones(out.shape[:-1], dtype=bool))
+        starts = window_starts(n_frames, window, stride=window // 2)
+        normalized, center, scale = normalize_windows(cut_windows(positions, starts, window))
+        coded = code.reconstruct(normalized.reshape(-1, *normalized.shape[-3:]))
+        rebuilt = denormalize_windows(coded.reshape(normalized.shape), center, scale)
+        frames = (starts[:, None] + np.arange(window)).ravel()  # padding frames fall past T
+        inside = frames < n_frames
+        out = np.zeros(positions.shape)
+        counts = np.zeros(n_frames)
+        per_frame = rebuilt.reshape(len(out), -1, *positions.shape[2:])  # (I, W * window, J, 2)
+        np.add.at(out, (slice(None), frames[inside]), per_frame[:, inside])
+        np.add.at(counts, frames[inside], 1.0)
+        mean = out / counts[:, None, None]
+        return truth.replace(position=mean, imputed=np.ones(mean.shape[:-1], dtype=bool))
 
     return reconstruct
 
@@ -169,12 +169,13 @@ def diagnose(
         raise FileNotFoundError(f"no clips in {folder / condition}")
     every = _paths(model)
     chosen = {name: every[name] for name in (paths or PATHS)}
+    labels = dict(PATHS)
     if windows is not None:
         train = np.load(windows)["windows"]
         latent = load_model(model).latent
         for size in (latent, 2 * latent):
             chosen[f"pca_{size}"] = linear_path(LinearCode.fit(train, size))
-            PATHS[f"pca_{size}"] = f"linear reference: PCA code of {size} numbers, all 28 true joints in"
+            labels[f"pca_{size}"] = f"linear reference: PCA code of {size} numbers, all 28 true joints in"
     results = {}
     for name, path in chosen.items():
         evaluation = Evaluation()
@@ -188,7 +189,7 @@ def diagnose(
                          "clips": len(files),
                          "joints": {j: row["auc"] for j, row in result.joints.items()}}
         print(f"{name:17s} added AUC {groups['added']['auc']:.3f}  given AUC "
-              f"{groups['given']['auc']:.3f}   {PATHS[name]}", flush=True)
+              f"{groups['given']['auc']:.3f}   {labels[name]}", flush=True)
     return results
 
 

@@ -177,3 +177,18 @@ def check_dataset(path: Path | str, dataset: Any) -> None:
             get_skeleton(str(skeleton))
         except UnknownNameError:
             _warn(path, f"skeleton {brief(skeleton)} is not registered; kept as it is")
+
+
+def is_number(text: str) -> bool:
+    """True when ``text`` reads as a float (``"1e3"``, ``"nan"``; not ``"x"``).
+
+    Examples
+    --------
+    >>> is_number("1e3"), is_number("x")
+    (True, False)
+    """
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

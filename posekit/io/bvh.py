@@ -34,7 +34,7 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._notes import noted
-from posekit.io._values import MAX_CHAIN_DEPTH, checked_fps
+from posekit.io._values import MAX_CHAIN_DEPTH, checked_fps, is_number
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
@@ -330,7 +330,7 @@ def _frames(
         try:
             row = [float(t) for t in tokens]
         except ValueError:
-            bad = next(t for t in tokens if not _is_number(t))
+            bad = next(t for t in tokens if not is_number(t))
             raise PoseFileError(path, f"expected a number, got {bad!r}", record=record,
                                 line=number) from None
         if not all(map(math.isfinite, row)):
@@ -340,13 +340,6 @@ def _frames(
         path, f"file ends after {len(rows)} of {n_frames} frames", line=len(lines)
     )
 
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _forward_kinematics(joints: Sequence[_Joint], values: np.ndarray) -> np.ndarray:

@@ -18,10 +18,11 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError, PosekitError
+from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
-from posekit.registry import Registry, get_registry
+from posekit.io._layout_check import same_size_skeletons
+from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
 _HEADER_2D = ["time", "individual", "keypoint", "x", "y", "confidence", "imputed"]
@@ -258,14 +259,10 @@ def _fps(times: list[float]) -> float | None:
 
 def _skeleton_named(keypoints: list[str]) -> str | None:
     """The registered skeleton whose joints are exactly ``keypoints``, if any."""
-    registry = get_registry()
-    for name in registry.skeleton_files:
-        try:
-            if list(registry.skeleton(name).joint_names) == keypoints:
-                return name
-        except PosekitError:  # a broken plugin skeleton is no match
-            continue
-    return None
+    return next(
+        (s.name for s in same_size_skeletons(len(keypoints)) if list(s.joint_names) == keypoints),
+        None,
+    )
 
 
 @hookimpl

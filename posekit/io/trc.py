@@ -28,6 +28,7 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._notes import noted
+from posekit.io._values import is_number
 from posekit.io.asf_amc import read_text_lines
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
@@ -204,7 +205,7 @@ def _frame_values(path: Path, lines: list[str], n_markers: int) -> np.ndarray:
         try:
             row = [float(c) if c.strip() else math.nan for c in cells[2:width]]
         except ValueError:
-            bad = next(c for c in cells[2:width] if c.strip() and not _is_number(c))
+            bad = next(c for c in cells[2:width] if c.strip() and not is_number(c))
             raise PoseFileError(path, f"expected a number, got {bad!r}", line=number) from None
         rows.append(row)
     if not rows:
@@ -213,13 +214,6 @@ def _frame_values(path: Path, lines: list[str], n_markers: int) -> np.ndarray:
     values[~np.isfinite(values)] = np.nan
     return values
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 @hookimpl

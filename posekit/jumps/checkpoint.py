@@ -19,6 +19,7 @@ pretrained model shipped in the package (``posekit/models/jumps_cmu.*``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import tempfile
@@ -269,6 +270,17 @@ def verify_checkpoint(path: str | Path | None = None) -> None:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "weights file not found")
+    weights, meta = path.stat(), metadata_path(path)
+    stamp = (weights.st_mtime_ns, weights.st_size, meta.stat().st_mtime_ns if meta.is_file() else 0)
+    _verified(str(path), path.resolve(), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _verified(shown: str, resolved: Path, stamp: tuple[int, int, int]) -> None:
+    """:func:`verify_checkpoint` of one version of the files (``resolved`` and the
+    files' times and size key the cache; failures are not cached), so a pipeline's
+    check before work and the load that follows hash the weights once."""
+    path = Path(shown)
     record = read_metadata(path)
     try:
         actual = sha256_file(path)
@@ -302,16 +314,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict]:
     from safetensors.torch import load_file
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "weights file not found")
+    verify_checkpoint(path)
     record = read_metadata(path)
-    actual = sha256_file(path)
-    if actual != record["sha256"]:
-        raise CheckpointError(
-            path, f"SHA-256 mismatch: the file hashes to {actual}, its metadata "
-            f"({metadata_path(path).name}) records {record['sha256']}; the weights are "
-            "corrupted or were changed"
-        )
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -343,12 +347,8 @@ def load_networks(path: str | Path, device: str = "cpu") -> tuple[dict[str, Any]
     """
     from posekit.jumps.networks import build_networks
 
-    state_dicts, record = load_checkpoint(path)
+    state_dicts, record = load_checkpoint(path)  # networks and architecture checked there
     names = tuple(state_dicts)
-    unknown = set(names) - {"G", "D", "E"}
-    if unknown:
-        raise CheckpointError(path, f"unknown networks {sorted(unknown)} (expected G, D, E)")
-    check_architecture(record.get("architecture"), metadata_path(path))
     try:
         networks = build_networks(record.get("architecture"), names=names)
     except (TypeError, ValueError, KeyError) as err:

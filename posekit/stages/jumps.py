@@ -190,8 +190,6 @@ class Jumps:
             raise ValueError(f"attach_smoothing must be 0 or more, got {self.attach_smoothing}")
         if not resolved["learning_rate"] > 0:
             raise ValueError(f"learning_rate must be positive, got {resolved['learning_rate']}")
-        if self.batch_windows is not None and self.batch_windows < 1:
-            raise ValueError(f"batch_windows must be at least 1, got {self.batch_windows}")
 
     def check(self) -> None:
         """Verify the model files (record, architecture, SHA-256) and the completion
