@@ -32,8 +32,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from posekit.batch import Cluster
-from posekit.pipeline import Pipeline
+from posekit.pipeline.batch import Cluster
+from posekit.pipeline.run import Pipeline
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cmu_02_05" / "alphapose-results.json"
 

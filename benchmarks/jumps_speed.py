@@ -131,7 +131,7 @@ def run_child(command: list[str], env: dict[str, str]) -> tuple[float, float, st
 def stage_alone(path: Path) -> None:
     """Child mode: read and remap the pipeline's input, time its last step, print JSON."""
     from posekit.io.alphapose import AlphaPoseReader
-    from posekit.pipeline import Pipeline
+    from posekit.pipeline.run import Pipeline
 
     pipeline = Pipeline.from_yaml(path)
     sequence = AlphaPoseReader(fps=FPS).read(json.loads(path.read_text())["input"]["path"])

@@ -36,9 +36,9 @@ import numpy as np
 import yaml
 
 from posekit import Pipeline
-from posekit.evaluation import evaluate_files, read_sequence
+from posekit.evaluation.scoring import evaluate_files, read_sequence
 from posekit.render import Style, TimeRange, render
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
@@ -134,7 +134,7 @@ def grid_figure(given: PoseSequence, result: PoseSequence, start: int, path: Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from posekit.grid import ENTRIES, grid_from_sequence
+    from posekit.jumps.grid import ENTRIES, grid_from_sequence
 
     grids = [grid_from_sequence(s, start)[0] for s in (given, result)]  # (4, 24, 18) each
     centre = np.nanmean(grids[1], axis=(1, 2), keepdims=True)
@@ -164,7 +164,7 @@ def windows_figure(n_frames: int, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from posekit.stages.jumps import PRESETS, WINDOW
-    from posekit.windowing import Closest
+    from posekit.jumps.windowing import Closest
 
     starts = Closest(overlap=float(PRESETS["fast"]["overlap"])).starts(n_frames, WINDOW)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(starts) + 1.0))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import attrs
 
-from posekit.parameters import describe, parameter_fields
-from posekit.registry import Entry, Registry, build_registry
+from posekit.pipeline.parameters import describe, parameter_fields
+from posekit.plugins.registry import Entry, Registry, build_registry
 
 PAGE = Path(__file__).parent / "reference" / "pipelines.md"
 INTRO = """# Pipeline reference

@@ -34,7 +34,7 @@ FOLDER = Path(__file__).resolve().parent / f"cmu_{CLIP}"
 def projected_truth(clip: str, mocap: Path, seed: int = SEED) -> np.ndarray:
     """``(T, 28, 2)`` a test clip as the evaluation protocol's seeded camera sees it."""
     from posekit.camera import random_camera
-    from posekit.normalize import PELVIS
+    from posekit.jumps.normalize import PELVIS
 
     clips, failures = load_clips(mocap, [clip], progress=False)
     if failures:
@@ -46,8 +46,8 @@ def projected_truth(clip: str, mocap: Path, seed: int = SEED) -> np.ndarray:
 
 
 def truth_sequence(truth: np.ndarray, clip: str, mocap: Path, script: str):
-    """The ground truth as a 28-joint :class:`~posekit.sequence.PoseSequence`."""
-    from posekit.sequence import PoseSequence
+    """The ground truth as a 28-joint :class:`~posekit.core.sequence.PoseSequence`."""
+    from posekit.core.sequence import PoseSequence
 
     return PoseSequence.from_arrays(
         truth.transpose(0, 2, 1)[..., None], skeleton=SKELETON, fps=TARGET_FPS,
@@ -68,7 +68,7 @@ def alphapose_example(clip: str, mocap: Path, seed: int = SEED) -> tuple[list[di
 
 def write_json(path: Path, value: object) -> None:
     """Write JSON atomically."""
-    from posekit.atomic import atomic_path
+    from posekit.core.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value))

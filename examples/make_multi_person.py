@@ -57,7 +57,7 @@ def camera():
 def placed(positions: np.ndarray, start_x: float, distance: float, direction: float) -> np.ndarray:
     """``(T, 28, 3)`` a walk turned to head along ``direction`` × x, its pelvis starting
     at ``x = start_x``, ``distance`` metres in front of the camera (at z = -distance)."""
-    from posekit.normalize import PELVIS
+    from posekit.jumps.normalize import PELVIS
 
     pelvis = positions[:, PELVIS]
     heading = pelvis[-1] - pelvis[0]
@@ -96,7 +96,7 @@ def _covered(far: np.ndarray, near: np.ndarray) -> float:
 
 def detections(truth: np.ndarray) -> list[dict]:
     """AlphaPose records of both walkers, as a detector without a tracker writes them."""
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     hips = get_skeleton(SKELETON).indices(["left_hip", "right_hip"])
     width, height = IMAGE_SIZE
@@ -135,8 +135,8 @@ def detections(truth: np.ndarray) -> list[dict]:
 
 
 def truth_sequence(truth: np.ndarray, mocap: Path):
-    """The ground truth as a 28-joint :class:`~posekit.sequence.PoseSequence`."""
-    from posekit.sequence import PoseSequence
+    """The ground truth as a 28-joint :class:`~posekit.core.sequence.PoseSequence`."""
+    from posekit.core.sequence import PoseSequence
 
     sources = ", ".join(str(clip_file(mocap, w[0])) for w in WALKERS)
     return PoseSequence.from_arrays(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 
 FPS = 30
 FRAMES = 90

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 
 def resampled_length(n_frames: int, fps_in: float, fps_out: float) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.registry import get_skeleton
+from posekit.plugins.registry import get_skeleton
 
 #: Body points of a standing person about 400 px tall, facing the camera.
 _POINTS: dict[str, tuple[float, float]] = {

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from posekit.registry import get_registry, get_skeleton
+from posekit.plugins.registry import get_registry, get_skeleton
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.errors import PoseSequenceError
-from posekit.pipeline import Pipeline
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseSequenceError
+from posekit.pipeline.run import Pipeline
+from posekit.core.sequence import PoseSequence
 from posekit.stages.align import Align, mean_pose
 
 

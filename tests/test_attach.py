@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from posekit.jumps.attach import attach_to_observed
-from posekit.registry import get_skeleton
+from posekit.plugins.registry import get_skeleton
 
 SKELETON = get_skeleton("mpi_inf_3dhp_28")
 HOPS = SKELETON.hop_distances()

@@ -19,9 +19,9 @@ from posekit.baselines.knn import FrameDatabase
 from posekit.baselines.mean_pose import fit_mean_pose, mean_pose
 from posekit.baselines.ridge import FrameGaussian
 from posekit.baselines.ridge_window import WindowGaussian
-from posekit.evaluation import UPSAMPLE_JOINTS
-from posekit.registry import get_registry, get_skeleton, get_stage
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.evaluation.scoring import UPSAMPLE_JOINTS
+from posekit.plugins.registry import get_registry, get_skeleton, get_stage
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names
 GIVEN = np.array([n in UPSAMPLE_JOINTS for n in NAMES])

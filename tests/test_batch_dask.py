@@ -18,11 +18,11 @@ import yaml
 from pose_files import alphapose_records, write_json
 from typer.testing import CliRunner
 
-from posekit import batch
-from posekit.cli import app
-from posekit.errors import ClusterError
-from posekit.pipeline import Pipeline
-from posekit.sequence import PoseSequence
+from posekit.pipeline import batch
+from posekit.cli.app import app
+from posekit.core.errors import ClusterError
+from posekit.pipeline.run import Pipeline
+from posekit.core.sequence import PoseSequence
 
 distributed = pytest.importorskip("dask.distributed")
 runner = CliRunner()
@@ -202,8 +202,8 @@ def test_without_dask_the_error_names_the_pip_command(project, monkeypatch):
 def test_the_cli_never_imports_dask():
     code = (
         "import sys\n"
-        "from posekit.cli import app\n"
-        "import posekit.batch, posekit.pipeline\n"
+        "from posekit.cli.app import app\n"
+        "import posekit.pipeline.batch, posekit.pipeline.run\n"
         "try:\n    app(['run', '--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
     )

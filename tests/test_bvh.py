@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.asf_amc import forward_kinematics, read_amc, read_asf
 from posekit.io.bvh import CMU_BVH_SCALE, read_bvh
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.cli import COMMANDS, app
-from posekit.sequence import PoseSequence
+from posekit.cli.app import COMMANDS, app
+from posekit.core.sequence import PoseSequence
 
 runner = CliRunner()
 
@@ -145,17 +145,17 @@ def test_help_has_an_example(name):
 def test_cli_never_imports_torch():
     code = (
         "import sys\n"
-        "from posekit.cli import app\n"
+        "from posekit.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
     timing = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import posekit.cli"],
+        [sys.executable, "-X", "importtime", "-c", "import posekit.cli.app"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert "posekit.cli" in timing.stderr and "torch" not in timing.stderr
+    assert "posekit.cli.app" in timing.stderr and "torch" not in timing.stderr
 
 
 def test_python_dash_m_posekit(project):
@@ -170,7 +170,7 @@ def test_python_dash_m_posekit(project):
 def test_run_prints_where_each_result_is_and_what_was_filled(tmp_path, monkeypatch):
     import numpy as np
 
-    from posekit.sequence import PoseSequence
+    from posekit.core.sequence import PoseSequence
 
     monkeypatch.chdir(tmp_path)
     PoseSequence.from_arrays(np.ones((5, 2, 17, 1)), skeleton="coco_17").to_netcdf(tmp_path / "a.nc")

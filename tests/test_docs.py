@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from posekit.registry import build_registry
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import build_registry
+from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
@@ -108,14 +108,14 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
     "module",
     [
         "posekit",
-        "posekit.batch",
-        "posekit.cli",
-        "posekit.contracts",
+        "posekit.pipeline.batch",
+        "posekit.cli.app",
+        "posekit.plugins.contracts",
         "posekit.io.choose",
-        "posekit.overrides",
-        "posekit.parameters",
-        "posekit.pipeline",
-        "posekit.registry",
+        "posekit.pipeline.overrides",
+        "posekit.pipeline.parameters",
+        "posekit.pipeline.run",
+        "posekit.plugins.registry",
         "posekit.stages.align",
     ],
 )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from synthetic_mocap import write_mocap_folder
 
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 from training.build_eval import (
     CONDITIONS,
     GAP_LENGTH,

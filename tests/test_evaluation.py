@@ -1,4 +1,4 @@
-"""posekit.evaluation, the evaluate stage and ``posekit evaluate`` on hand-made predictions."""
+"""posekit.evaluation.scoring, the evaluate stage and ``posekit evaluate`` on hand-made predictions."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from posekit.cli import app
-from posekit.evaluation import (
+from posekit.cli.app import app
+from posekit.evaluation.scoring import (
     UPSAMPLE_JOINTS,
     Evaluation,
     EvaluationError,
     evaluate_files,
     parse_joints,
 )
-from posekit.registry import get_skeleton, get_stage
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton, get_stage
+from posekit.core.sequence import PoseSequence
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names
 HEAD_TOP, NECK = NAMES.index("head_top"), NAMES.index("neck")

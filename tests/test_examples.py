@@ -18,7 +18,7 @@ from PIL import Image
 from posekit import Pipeline
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.openpose import OpenPoseReader
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.coco import CocoReader
 
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from posekit.io.choose import choose_writer
-from posekit.parameters import build
-from posekit.registry import build_registry
+from posekit.pipeline.parameters import build
+from posekit.plugins.registry import build_registry
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "formats.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

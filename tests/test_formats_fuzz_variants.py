@@ -20,7 +20,7 @@ from posekit.io.coco import CocoReader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.openpose import OpenPoseReader
 from posekit.io.trc import TrcReader
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 # The readers' notes (dropped face arrays, markers without a joint) are expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

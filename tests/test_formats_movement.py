@@ -16,7 +16,7 @@ import xarray as xr
 
 from posekit.baselines.interpolate import Interpolate
 from posekit.io.netcdf import NetcdfReader, NetcdfWriter
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 
 def gappy_sequence(fps: float | None = None) -> PoseSequence:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from posekit.io._layout_check import bone_score, fitting_layout, same_size_skeletons
 from posekit.io.openpose import OpenPoseReader
-from posekit.parameters import build
-from posekit.registry import get_skeleton
+from posekit.pipeline.parameters import build
+from posekit.plugins.registry import get_skeleton
 
 
 def write_openpose(folder: Path, frames: list[list[dict]]) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pose_files import keypoint_values, openpose_frame, write_json, write_openpose_folder
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.choose import choose_reader
 from posekit.io.frame_order import number_frames

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from posekit.grid import (
+from posekit.jumps.grid import (
     ENTRIES,
     from_grid,
     grid_from_sequence,
@@ -14,8 +14,8 @@ from posekit.grid import (
     sequence_from_grid,
     to_grid,
 )
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=64)
 with_nan = st.floats(-1e6, 1e6, width=64) | st.just(float("nan"))

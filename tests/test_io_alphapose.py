@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from pose_files import alphapose_records, claimants, keypoint_values, write_json
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.alphapose import AlphaPoseReader
-from posekit.registry import get_registry, get_skeleton
+from posekit.plugins.registry import get_registry, get_skeleton
 
 
 @pytest.fixture

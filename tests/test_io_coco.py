@@ -15,9 +15,9 @@ from pose_files import (
     write_json,
 )
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.coco import CocoReader
-from posekit.registry import get_registry
+from posekit.plugins.registry import get_registry
 
 
 def test_registered_and_detected(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from pose_files import DLC_LABELLED, DLC_MULTI, DLC_SINGLE, claimants
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.dlc import DeepLabCutReader
-from posekit.registry import get_registry
+from posekit.plugins.registry import get_registry
 
 
 def write(tmp_path: Path, text: str, name: str = "videoDLC_resnet50.csv") -> Path:
@@ -76,7 +76,7 @@ def test_3d_coordinates(tmp_path: Path) -> None:
 
 
 def test_skeleton_parameter_orders_the_body_parts(tmp_path: Path) -> None:
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     names = list(get_skeleton("coco_17").joint_names)
     shuffled = names[::-1]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pose_files import claimants, mmpose_instance, mmpose_video, write_json
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.mmpose import MMPoseReader
-from posekit.registry import get_registry
+from posekit.plugins.registry import get_registry
 
 
 def test_registered_and_detected(tmp_path: Path) -> None:

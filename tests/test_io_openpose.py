@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pose_files import claimants, keypoint_values, openpose_frame, write_json, write_openpose_folder
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.openpose import OpenPoseReader
-from posekit.registry import get_registry
+from posekit.plugins.registry import get_registry
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.choose import choose_reader
 from posekit.io.sleap import SleapReader
 
@@ -106,7 +106,7 @@ def test_without_sleap_io_the_message_says_what_to_install(
 
 
 def test_other_hdf5_files_are_not_claimed(tmp_path: Path) -> None:
-    from posekit.sequence import PoseSequence
+    from posekit.core.sequence import PoseSequence
 
     netcdf = tmp_path / "poses.h5"
     PoseSequence.from_arrays(np.zeros((3, 2, 17, 1)), skeleton="coco_17").to_netcdf(netcdf)

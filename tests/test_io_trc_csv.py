@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io.choose import choose_reader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.trc import TrcReader, snake_case
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 
 
 def trc_text(

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posekit.errors import PoseFileError, PoseSequenceError
+from posekit.core.errors import PoseFileError, PoseSequenceError
 from posekit.io.alphapose import AlphaPoseReader, AlphaPoseWriter
 from posekit.io.csv import CsvWriter
 from posekit.io.openpose import OpenPoseReader, OpenPoseWriter
-from posekit.registry import get_registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import get_registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 
 def sample(

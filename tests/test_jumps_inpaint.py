@@ -95,7 +95,7 @@ def test_prior_samples_are_the_starts_after_the_encoders(model):
 @given(seed=st.integers(0, 2**16), per_frame=st.booleans(), keep=st.floats(0.0, 1.0))
 def test_alignment_is_fit_similarity_applied(seed, per_frame, keep):
     from posekit.jumps.inpaint import _Alignment
-    from posekit.procrustes import fit_similarity
+    from posekit.ops.procrustes import fit_similarity
 
     generator = torch.Generator().manual_seed(seed)
     source = torch.randn(3, 4, 28, 2, generator=generator)

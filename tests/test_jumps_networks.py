@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.grid import from_grid, mirror_grid, to_grid
+from posekit.jumps.grid import from_grid, mirror_grid, to_grid
 from posekit.jumps.encoding import (
     default_mean_pose,
     encoder_input,

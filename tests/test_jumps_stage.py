@@ -8,12 +8,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from posekit.errors import PosekitError
+from posekit.core.errors import PosekitError
 from posekit.jumps.checkpoint import save_checkpoint
 from posekit.jumps.networks import build_networks
-from posekit.pipeline import Pipeline
-from posekit.registry import get_skeleton
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.pipeline.run import Pipeline
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.stages.jumps import Jumps
 
 UPSAMPLE_JOINTS = [
@@ -268,7 +268,7 @@ def test_batch_windows_and_patience_are_checked():
 def test_completion_joints_come_from_the_completion(untrained_model):
     """The joints of ``completion_joints`` are the completion stage's values; the other
     added joints are the generator's (attached), which the completion does not give."""
-    from posekit.registry import get_stage
+    from posekit.plugins.registry import get_stage
     from posekit.stages.jumps import COMPLETION_JOINTS
 
     seq, _ = upsample_input(30)
@@ -291,7 +291,7 @@ def test_completion_joints_come_from_the_completion(untrained_model):
 def test_completion_joints_leave_gaps_of_measured_joints_to_jumps(untrained_model):
     """A joint the input measures in some frames is filled by JUMPS in the others, even
     when it is one of ``completion_joints``."""
-    from posekit.registry import get_stage
+    from posekit.plugins.registry import get_stage
 
     seq, _ = upsample_input(30)
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)

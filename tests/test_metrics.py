@@ -1,4 +1,4 @@
-"""Tests of posekit.metrics against hand-computed values."""
+"""Tests of posekit.ops.metrics against hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from posekit.metrics import (
+from posekit.ops.metrics import (
     AUC_THRESHOLDS,
     auc,
     head_size,

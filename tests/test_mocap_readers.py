@@ -9,7 +9,7 @@ from synthetic_mocap import amc_text, asf_text
 
 from posekit.io.asf_amc import AsfAmcReader, read_amc
 from posekit.io.bvh import CMU_BVH_JOINTS, BvhReader
-from posekit.registry import get_registry, get_skeleton
+from posekit.plugins.registry import get_registry, get_skeleton
 
 MOCAP = Path(__file__).resolve().parents[2] / "shared" / "mocap"
 TINY_BVH = Path(__file__).parent / "fixtures" / "mocap" / "tiny.bvh"

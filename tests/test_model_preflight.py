@@ -14,8 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.cli import app
-from posekit.sequence import PoseSequence
+from posekit.cli.app import app
+from posekit.core.sequence import PoseSequence
 
 runner = CliRunner()
 MODELS = Path(str(resources.files("posekit") / "models"))
@@ -112,6 +112,6 @@ def test_the_completion_stages_model_is_checked_too(project, monkeypatch):
 
 def test_a_good_model_passes_the_check(project):
     weights = jumps_copy(project, lambda r: None)
-    from posekit.pipeline import Pipeline
+    from posekit.pipeline.run import Pipeline
 
     Pipeline.from_dict({"steps": [{"jumps": {"model": str(weights)}}, {"ridge": {}}]})

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from posekit.normalize import (
+from posekit.jumps.normalize import (
     NECK,
     PELVIS,
     DegenerateWindowError,

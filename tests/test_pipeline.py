@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 
-from posekit.errors import InvalidPipelineError, PipelineError
-from posekit.overrides import parse_assignment
-from posekit.parameters import build, convert
-from posekit.pipeline import Input, Output, Pipeline
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import InvalidPipelineError, PipelineError
+from posekit.pipeline.overrides import parse_assignment
+from posekit.pipeline.parameters import build, convert
+from posekit.pipeline.run import Input, Output, Pipeline
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import ConfidenceFilter, Remap
 
 
@@ -353,8 +353,8 @@ def test_import_posekit_is_light_and_exports_pipeline_lazily():
 
     code = (
         "import sys, posekit\n"
-        "print(sorted(m for m in ('xarray', 'torch', 'posekit.pipeline') if m in sys.modules))\n"
+        "print(sorted(m for m in ('xarray', 'torch', 'posekit.pipeline.run') if m in sys.modules))\n"
         "print(posekit.Pipeline.__module__)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    assert done.stdout.split("\n")[:2] == ["[]", "posekit.pipeline"]
+    assert done.stdout.split("\n")[:2] == ["[]", "posekit.pipeline.run"]

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.atomic import atomic_path, stale_temporaries
-from posekit.cli import app
-from posekit.errors import InvalidPipelineError, PoseFileError
+from posekit.core.atomic import atomic_path, stale_temporaries
+from posekit.cli.app import app
+from posekit.core.errors import InvalidPipelineError, PoseFileError
 from posekit.io.netcdf import NetcdfWriter
-from posekit.pipeline import Pipeline
-from posekit.sequence import PoseSequence
+from posekit.pipeline.run import Pipeline
+from posekit.core.sequence import PoseSequence
 
 runner = CliRunner()
 
@@ -152,8 +152,8 @@ def test_an_unknown_home_folder_is_reported(project, key, value, where):
 
 def test_every_stage_parameter_with_a_wrong_value_is_listed_not_raised():
     """Issue 15, item 5: every registered stage, every parameter, wrong values."""
-    from posekit.parameters import parameter_fields
-    from posekit.registry import get_registry
+    from posekit.pipeline.parameters import parameter_fields
+    from posekit.plugins.registry import get_registry
 
     wrong = ["nope", -1, -1.5, 10**12, float("nan"), None, True, [], {"a": [1]}, "~nouser_x/y"]
     tried = 0
@@ -193,8 +193,8 @@ def test_out_of_range_values_and_missing_files_are_listed(tmp_path, stage, param
 
 
 def test_every_float_parameter_refuses_nan_and_infinity():
-    from posekit.parameters import parameter_fields
-    from posekit.registry import get_registry
+    from posekit.pipeline.parameters import parameter_fields
+    from posekit.plugins.registry import get_registry
 
     checked = 0
     for name, entry in sorted(get_registry().stages.items()):

@@ -14,10 +14,10 @@ import attrs
 import numpy as np
 import pytest
 
-from posekit.errors import InvalidPipelineError
-from posekit.pipeline import Pipeline
-from posekit.registry import PluginContractError, build_registry
-from posekit.sequence import PoseSequence
+from posekit.core.errors import InvalidPipelineError
+from posekit.pipeline.run import Pipeline
+from posekit.plugins.registry import PluginContractError, build_registry
+from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import Remap
 
 
@@ -105,7 +105,7 @@ def test_replacing_a_name_needs_the_flag_and_is_logged(caplog):
     ):
         registry.add_stage("remap", GoodStage)
     assert registry.stages["remap"].cls is Remap
-    with caplog.at_level(logging.WARNING, logger="posekit.registry"):
+    with caplog.at_level(logging.WARNING, logger="posekit.plugins.registry"):
         registry.add_stage("remap", GoodStage, replace=True)
     assert registry.stages["remap"].cls is GoodStage
     assert registry.stages["remap"].origin == "my-plugin 1.0"
@@ -132,7 +132,7 @@ def make_plugin(folder: Path, body: str, *, skeletons: bool = False) -> Path:
 
 
 PLAIN_STAGE_PLUGIN = """
-from posekit.hookspecs import hookimpl
+from posekit.plugins.hookspecs import hookimpl
 
 class Shift:
     def __call__(self, sequence):
@@ -223,7 +223,7 @@ def test_posekit_plugins_lists_estimators(tmp_path):
     body = (
         "import attrs\n"
         "from typing import ClassVar\n"
-        "from posekit.hookspecs import hookimpl\n"
+        "from posekit.plugins.hookspecs import hookimpl\n"
         "@attrs.frozen\n"
         "class Lines:\n"
         "    '''Poses from lines of text.'''\n"

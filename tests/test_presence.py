@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from posekit.baselines.interpolate import Interpolate
-from posekit.presence import bridge_gaps, presence
-from posekit.registry import get_registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.presence import bridge_gaps, presence
+from posekit.plugins.registry import get_registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 N_FRAMES = 1235
 #: The second person's detections: 41 + 35 = 76 frames of 1,235, with a 5-frame miss.

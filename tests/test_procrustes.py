@@ -1,4 +1,4 @@
-"""Tests of posekit.procrustes: similarity alignment for numpy and torch."""
+"""Tests of posekit.ops.procrustes: similarity alignment for numpy and torch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.procrustes import SimilarityTransform, align, fit_similarity
+from posekit.ops.procrustes import SimilarityTransform, align, fit_similarity
 
 SETTINGS = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**32 - 1)

@@ -3,7 +3,7 @@
 import io
 import sys
 
-from posekit.progress import progress_bar, showing_progress
+from posekit.core.progress import progress_bar, showing_progress
 
 
 class Terminal(io.StringIO):
@@ -34,9 +34,9 @@ def test_silent_when_stderr_is_no_terminal(monkeypatch):
 def test_pipeline_run_asks_stages_for_bars_unless_quiet(tmp_path):
     import numpy as np
 
-    from posekit.pipeline import Input, Output, Pipeline
-    from posekit.progress import _SHOW
-    from posekit.sequence import PoseSequence
+    from posekit.pipeline.run import Input, Output, Pipeline
+    from posekit.core.progress import _SHOW
+    from posekit.core.sequence import PoseSequence
 
     PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), skeleton="coco_17").to_netcdf(
         tmp_path / "a.nc"

@@ -28,9 +28,9 @@ from pose_files import DLC_SINGLE, alphapose_records, coco_results, mmpose_video
 from synthetic_mocap import amc_text, asf_text
 from typer.testing import CliRunner
 
-from posekit.cli import app
-from posekit.pipeline import Pipeline
-from posekit.sequence import PoseSequence
+from posekit.cli.app import app
+from posekit.pipeline.run import Pipeline
+from posekit.core.sequence import PoseSequence
 
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None,

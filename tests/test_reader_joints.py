@@ -16,7 +16,7 @@ from pose_files import write_json
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.coco import CocoReader
 from posekit.io.mmpose import MMPoseReader
-from posekit.registry import get_skeleton
+from posekit.plugins.registry import get_skeleton
 
 COCO = list(get_skeleton("coco_17").joint_names)
 TARGET = list(get_skeleton("mpi_inf_3dhp_28").joint_names)

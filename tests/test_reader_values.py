@@ -13,15 +13,15 @@ import pytest
 from pose_files import DLC_SINGLE, alphapose_records, write_json
 from synthetic_mocap import amc_text, asf_text
 
-from posekit.errors import InvalidPipelineError, PoseFileError
+from posekit.core.errors import InvalidPipelineError, PoseFileError
 from posekit.io._values import ValueRepairWarning
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.asf_amc import AsfAmcReader, read_amc
 from posekit.io.bvh import BvhReader
 from posekit.io.dlc import DeepLabCutReader
 from posekit.io.netcdf import NetcdfReader
-from posekit.pipeline import Pipeline
-from posekit.sequence import PoseSequence
+from posekit.pipeline.run import Pipeline
+from posekit.core.sequence import PoseSequence
 
 
 # -- coordinates and confidences (JSON readers share the rules through assemble) --------

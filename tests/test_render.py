@@ -13,13 +13,13 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from posekit.cli import app
-from posekit.errors import PosekitError
-from posekit.registry import get_skeleton
+from posekit.cli.app import app
+from posekit.core.errors import PosekitError
+from posekit.plugins.registry import get_skeleton
 from posekit.render import Style, TimeRange, render
 from posekit.render.draw import HOLLOW, SIDE_COLOURS, FrameRenderer
 from posekit.render.media import MissingDependencyError, write_frames
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 # A standing COCO-17 person in pixels (y down), facing the camera: their left is on
 # the image's right.
@@ -275,7 +275,7 @@ def test_render_step_in_a_yaml_pipeline(tmp_path):
 
 def test_render_step_is_checked_before_any_work(tmp_path):
     from posekit import Pipeline
-    from posekit.pipeline import InvalidPipelineError
+    from posekit.pipeline.run import InvalidPipelineError
 
     _netcdf(tmp_path)
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump({
@@ -290,8 +290,8 @@ def test_render_step_is_checked_before_any_work(tmp_path):
 
 def test_the_command_line_does_not_import_matplotlib():
     code = (
-        "import sys; from typer.testing import CliRunner; from posekit.cli import app; "
-        "from posekit.registry import get_registry; get_registry(); "
+        "import sys; from typer.testing import CliRunner; from posekit.cli.app import app; "
+        "from posekit.plugins.registry import get_registry; get_registry(); "
         "CliRunner().invoke(app, ['render', '--help']); "
         "print('matplotlib' in sys.modules, 'torch' in sys.modules)"
     )

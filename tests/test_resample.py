@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from posekit.resample import resample_array, resample_sequence, resampled_length
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 
 @pytest.mark.parametrize(("n", "fps_in", "fps_out", "expected"),

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from posekit.errors import PoseFileError, PoseSequenceError
-from posekit.registry import get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseFileError, PoseSequenceError
+from posekit.plugins.registry import get_skeleton
+from posekit.core.sequence import PoseSequence
 
 
 def test_from_arrays_defaults():
@@ -197,7 +197,7 @@ def test_errors_survive_pickling():
     """Errors raised in worker processes must reach the parent intact."""
     import pickle
 
-    from posekit.errors import InvalidPipelineError, PipelineError, SkeletonFileError
+    from posekit.core.errors import InvalidPipelineError, PipelineError, SkeletonFileError
 
     errors = [
         PoseFileError("a.json", "expected a number", record="[3]", field="keypoints", line=4),

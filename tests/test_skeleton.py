@@ -2,9 +2,9 @@
 
 import pytest
 
-from posekit.errors import RemapError, SkeletonFileError
-from posekit.registry import get_registry, get_skeleton
-from posekit.skeleton import joint_mapping, load_skeleton
+from posekit.core.errors import RemapError, SkeletonFileError
+from posekit.plugins.registry import get_registry, get_skeleton
+from posekit.core.skeleton import joint_mapping, load_skeleton
 
 GOOD = '''
 name = "tiny"

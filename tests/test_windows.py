@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from synthetic_mocap import write_mocap_folder
 
-from posekit.normalize import NECK, PELVIS, denormalize_windows
-from posekit.registry import get_skeleton
+from posekit.jumps.normalize import NECK, PELVIS, denormalize_windows
+from posekit.plugins.registry import get_skeleton
 from training.augment import bone_factors, mirror, scale_bones
 from training.build_windows import (
     WindowSettings,

@@ -15,8 +15,8 @@ import functools
 
 import numpy as np
 
-from posekit.registry import get_skeleton
-from posekit.skeleton import Skeleton
+from posekit.plugins.registry import get_skeleton
+from posekit.core.skeleton import Skeleton
 
 SKELETON = "mpi_inf_3dhp_28"
 

@@ -146,7 +146,7 @@ def expected_missing_fraction(
 
 def head_size(truth: np.ndarray) -> np.ndarray:
     """``(T,)`` ground-truth 2D head_top–neck distance per frame (PCKh's head size)."""
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     skeleton = get_skeleton(SKELETON)
     return np.linalg.norm(
@@ -160,7 +160,7 @@ def make_conditions(clip: str, truth: np.ndarray, seed: int) -> dict[str, np.nda
     Also returns ``hpe_noisy`` (the 12 joints with noise, before occlusion) and
     ``hpe_occluded`` (the burst mask), which the AlphaPose JSON needs.
     """
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     skeleton = get_skeleton(SKELETON)
     n_frames, n_joints, _ = truth.shape
@@ -195,7 +195,7 @@ def alphapose_records(
     occluded
         ``(T, 28)`` True where the condition hides a joint.
     """
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     coco = get_skeleton("coco_17")
     hub = get_skeleton(SKELETON)
@@ -274,8 +274,8 @@ def build_eval(
     from tqdm import tqdm
 
     from posekit.camera import random_camera
-    from posekit.normalize import PELVIS
-    from posekit.sequence import PoseSequence
+    from posekit.jumps.normalize import PELVIS
+    from posekit.core.sequence import PoseSequence
 
     started = time.perf_counter()
     clips = split_clips(mocap, split)

@@ -11,7 +11,7 @@ For every clip of the split (``splits.json`` of the mocap root):
 4. cut 24-frame windows every ``--stride`` frames; the last window is moved back to
    end at the last frame so every frame is covered, and a clip shorter than a window
    is padded by repeating its last frame;
-5. normalize each window (:mod:`posekit.normalize`: mean pelvis at the origin, mean
+5. normalize each window (:mod:`posekit.jumps.normalize`: mean pelvis at the origin, mean
    neck–pelvis length 1).
 
 Windows with a point behind the camera (NaN) or a mean torso shorter than 1 pixel are
@@ -71,7 +71,7 @@ DISTANCE = (3.5, 6.0)
 #: Sources whose change invalidates a cached build.
 WINDOW_SOURCES = (
     "posekit/camera.py",
-    "posekit/normalize.py",
+    "posekit/jumps/normalize.py",
     "training/augment.py",
     "training/build_windows.py",
 )
@@ -161,7 +161,7 @@ def clip_cameras(
     change.
     """
     from posekit.camera import random_camera
-    from posekit.normalize import PELVIS
+    from posekit.jumps.normalize import PELVIS
 
     target = np.nanmean(positions[:, PELVIS], axis=0)
     rng = clip_rng(settings.seed, name, "camera")
@@ -194,7 +194,7 @@ def clip_variants(
 
 def clip_windows(clip: str, positions: np.ndarray, settings: WindowSettings) -> dict[str, np.ndarray]:
     """All windows of one clip (every variant and camera), normalized, with provenance."""
-    from posekit.normalize import MIN_TORSO_LENGTH, normalize_windows, valid_windows
+    from posekit.jumps.normalize import MIN_TORSO_LENGTH, normalize_windows, valid_windows
 
     parts: dict[str, list[np.ndarray]] = {k: [] for k in
                                           ("windows", "camera", "start", "mirrored", "center", "scale")}

@@ -64,7 +64,7 @@ PATHS: dict[str, str] = {
 
 def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
     """Path name -> ``f(given, truth) -> prediction``."""
-    from posekit.registry import get_stage
+    from posekit.plugins.registry import get_stage
 
     ridge = get_stage("ridge")()
     ridge_window = get_stage("ridge_window")()
@@ -121,7 +121,7 @@ class LinearCode:
 def linear_path(code: LinearCode, window: int = 24) -> Callable[[Any, Any], Any]:
     """``f(given, truth)``: the truth's half-overlapping windows through ``code``, as a
     sequence (every joint replaced; overlaps averaged)."""
-    from posekit.normalize import denormalize_windows, normalize_windows
+    from posekit.jumps.normalize import denormalize_windows, normalize_windows
     from training.build_windows import cut_windows, window_starts
 
     def reconstruct(given, truth):
@@ -160,9 +160,9 @@ def diagnose(
     joint name -> AUC); given joints are passed through for every path but
     ``encoder_of_ridge``, ``ceiling`` and ``pca_K``, which replace them.
     """
-    from posekit.evaluation import Evaluation
+    from posekit.evaluation.scoring import Evaluation
     from posekit.jumps.checkpoint import load_model
-    from posekit.sequence import PoseSequence
+    from posekit.core.sequence import PoseSequence
 
     files = sorted((folder / condition).glob("*.nc"))[:limit]
     if not files:
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     results = diagnose(args.model, args.eval / args.split, args.limit, paths, args.windows,
                        args.condition)
     if args.json is not None:
-        from posekit.atomic import atomic_path
+        from posekit.core.atomic import atomic_path
 
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps({"model": args.model, "split": args.split,

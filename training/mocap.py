@@ -180,7 +180,7 @@ def read_clip(path: Path, fps: float = TARGET_FPS) -> np.ndarray:
     frame keeps its complete frames, as CMU's ``07_12`` needs), remapped to the 28-joint
     layout and resampled.
     """
-    from posekit.registry import get_registry
+    from posekit.plugins.registry import get_registry
     from posekit.resample import resample_sequence
 
     reader = get_registry().entry("reader", "asf_amc").cls(
@@ -195,7 +195,7 @@ def read_clip(path: Path, fps: float = TARGET_FPS) -> np.ndarray:
 def _read_one(job: tuple[str, float]) -> np.ndarray | str:
     """One clip, or the message of the error that stopped it (errors are not always
     picklable, so worker processes return them as text)."""
-    from posekit.errors import PosekitError
+    from posekit.core.errors import PosekitError
 
     path, fps = job
     try:
@@ -313,7 +313,7 @@ def time_parsing(root: Path, clips: Sequence[str], repeats: int = 3) -> list[flo
 
     Only the parsing: no remapping, resampling or caching.
     """
-    from posekit.errors import PoseFileError
+    from posekit.core.errors import PoseFileError
     from posekit.io.asf_amc import read_amc
 
     files = [clip_file(root, clip) for clip in clips]

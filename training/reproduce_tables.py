@@ -3,7 +3,7 @@ every method on every input condition of a split, scored against the ground trut
 
 For each method and condition, every clip of ``<eval>/<split>/<condition>/`` goes
 through the method's stage; the outputs are scored against ``<eval>/<split>/truth/``
-with :mod:`posekit.evaluation`; the "given" joints are those the input observed (the 12
+with :mod:`posekit.evaluation.scoring`; the "given" joints are those the input observed (the 12
 of the upsampling layout; in ``dropout`` all 28, so nothing is "added"). Reported per
 method and condition: PCKh@0.1/0.5/1.0, AUC and mean error for all, added and given
 joints, AUC of the entries the input lacked ("filled": added joints and gaps),
@@ -75,7 +75,7 @@ REFERENCE_ADDED_AUC: dict[str, tuple[float, float]] = {
 
 def make_stage(method: str, overrides: dict[str, Any] | None = None) -> Callable:
     """The stage object of a method of :data:`METHODS` (parameters overridable)."""
-    from posekit.registry import get_stage
+    from posekit.plugins.registry import get_stage
 
     stage_name, parameters = METHODS[method]
     return get_stage(stage_name)(**{**parameters, **(overrides or {})})
@@ -115,12 +115,12 @@ def run_condition(
     Returns
     -------
     result
-        The :class:`~posekit.evaluation.EvaluationResult`.
+        The :class:`~posekit.evaluation.scoring.EvaluationResult`.
     timing
         ``frames``, ``seconds`` (sum over clips) and ``fps`` (frames over seconds).
     """
-    from posekit.evaluation import Evaluation
-    from posekit.sequence import PoseSequence
+    from posekit.evaluation.scoring import Evaluation
+    from posekit.core.sequence import PoseSequence
 
     files = sorted(inputs.glob("*.nc"))
     if clips is not None:

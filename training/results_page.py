@@ -219,7 +219,7 @@ def write_results_page(rows: Sequence[dict[str, Any]], path: Path, *, machine: s
     command
         The command that made the figures, quoted on the page.
     """
-    from posekit.atomic import atomic_path
+    from posekit.core.atomic import atomic_path
 
     path = Path(path)
     images = path.parent / "images"

@@ -24,7 +24,7 @@ Losses (paper eqs. 1-2 and the reading notes' reconstruction of eqs. 3-9):
   will at inference.
 - The reconstruction ``G(E(x̃))`` is compared to ``x`` after, in EACH FRAME, the
   similarity (Procrustes: translation, scale, rotation) that best maps its frame onto
-  the OBSERVED joints of that frame of ``x̃`` (``posekit.procrustes.align`` on
+  the OBSERVED joints of that frame of ``x̃`` (``posekit.ops.procrustes.align`` on
   ``(B, F, 28, 2)`` fits one transform per frame); the errors run over all 28 joints.
   Inference must align the same way (per frame). (The reading notes suggested one
   transform per window; per frame is what the shipped model was trained with.)
@@ -67,14 +67,14 @@ import numpy as np
 import torch
 import yaml
 
-from posekit.grid import from_grid, to_grid
+from posekit.jumps.grid import from_grid, to_grid
 from posekit.jumps.checkpoint import code_version, resolve_device, save_checkpoint
 from posekit.jumps.encoding import encoder_input, mirror_permutation
 from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
 from posekit.jumps.networks import ARCHITECTURE, build_networks, parameter_counts
-from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
-from posekit.procrustes import align
-from posekit.registry import get_skeleton
+from posekit.ops.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
+from posekit.ops.procrustes import align
+from posekit.plugins.registry import get_skeleton
 from training.distributed import Distributed, state_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ through unchanged and marks what it creates as imputed.
 
 from __future__ import annotations
 
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
 
 #: Stage name -> "module:class".
 STAGES: dict[str, str] = {

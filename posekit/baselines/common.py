@@ -21,9 +21,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from posekit.errors import PosekitError
-from posekit.presence import DEFAULT_MAX_GAP, keep_present
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.core.errors import PosekitError
+from posekit.core.presence import DEFAULT_MAX_GAP, keep_present
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 SKELETON = "mpi_inf_3dhp_28"
 N_JOINTS = 28
@@ -206,7 +206,7 @@ def fill_gaps_linear(
 # -- the stage shell -----------------------------------------------------------------
 def as_layout(sequence: PoseSequence) -> PoseSequence:
     """The sequence in the 28-joint layout (remapped if it names another skeleton)."""
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     names = list(get_skeleton(SKELETON).joint_names)
     if sequence.keypoints == names:
@@ -233,7 +233,7 @@ def run_baseline(
     for every joint it can (NaN elsewhere). Measured joints are passed through
     unchanged (their flags kept); every joint the baseline fills (gap filling
     included) is marked imputed, with confidence ``IMPUTED_CONFIDENCE``. Nothing is
-    filled where the person is absent (:func:`posekit.presence.keep_present` with
+    filled where the person is absent (:func:`posekit.core.presence.keep_present` with
     ``max_gap``).
     """
     sequence = as_layout(sequence)

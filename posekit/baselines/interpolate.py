@@ -1,6 +1,6 @@
 """The ``interpolate`` baseline: a temporal cubic spline through each joint's observed
 frames. It fills gaps of joints that are sometimes observed, where the person is present
-(:mod:`posekit.presence`); a joint never observed stays missing (it has nothing to
+(:mod:`posekit.core.presence`); a joint never observed stays missing (it has nothing to
 interpolate)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 
 METHOD = "interpolate"
 
@@ -71,7 +71,7 @@ class Interpolate:
     """Fill the gaps of each joint by a temporal cubic spline (``interpolate: {}``).
 
     Measured joints pass through unchanged; every value it creates is marked imputed.
-    Only frames where the person is present are filled (:mod:`posekit.presence`).
+    Only frames where the person is present are filled (:mod:`posekit.core.presence`).
 
     Parameters
     ----------

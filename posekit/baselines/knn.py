@@ -16,8 +16,8 @@ import attrs
 import numpy as np
 
 from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
+from posekit.core.sequence import PoseSequence
 
 METHOD = "knn"
 
@@ -104,7 +104,7 @@ class Knn:
     max_gap
         Longest absence of the person (frames without any of its keypoints) filled;
         longer absences and the frames before its first and after its last detection
-        stay missing (:mod:`posekit.presence`). None: every absence in between.
+        stay missing (:mod:`posekit.core.presence`). None: every absence in between.
 
     Notes
     -----

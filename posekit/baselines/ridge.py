@@ -2,7 +2,7 @@
 to all joints, for any set of observed joints.
 
 The model is the mean and covariance of single training frames (56 coordinates, in
-torso units, see :mod:`posekit.normalize`). For the observed joints of a frame the
+torso units, see :mod:`posekit.jumps.normalize`). For the observed joints of a frame the
 ridge solution follows from them in closed form (:func:`~posekit.baselines.common.conditional`),
 so one small file serves every mask: the 12 joints of the upsampling layout, any
 occlusion pattern, anything in between.
@@ -33,8 +33,8 @@ from posekit.baselines.common import (
     moving_nanmean,
     run_baseline,
 )
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
+from posekit.core.sequence import PoseSequence
 
 METHOD = "ridge"
 
@@ -167,7 +167,7 @@ class Ridge:
     max_gap
         Longest absence of the person (frames without any of its keypoints) filled;
         longer absences and the frames before its first and after its last detection
-        stay missing (:mod:`posekit.presence`). None: every absence in between.
+        stay missing (:mod:`posekit.core.presence`). None: every absence in between.
     scale_window
         Frames over which the per-frame scale estimate is averaged.
     scale

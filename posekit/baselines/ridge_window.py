@@ -32,8 +32,8 @@ from posekit.baselines.common import (
     conditional,
     run_baseline,
 )
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
+from posekit.core.sequence import PoseSequence
 
 METHOD = "ridge_window"
 
@@ -287,7 +287,7 @@ class RidgeWindow:
     max_gap
         Longest absence of the person (frames without any of its keypoints) filled;
         longer absences and the frames before its first and after its last detection
-        stay missing (:mod:`posekit.presence`). None: every absence in between.
+        stay missing (:mod:`posekit.core.presence`). None: every absence in between.
     overlap
         Fraction of a window shared with the next (0.5: half-overlapping).
     scale

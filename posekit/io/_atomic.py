@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from posekit.atomic import atomic_path, clean_stale, publish, sync_folder, sync_tree
-from posekit.errors import PoseFileError
-from posekit.sequence import PoseSequence
+from posekit.core.atomic import atomic_path, clean_stale, publish, sync_folder, sync_tree
+from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 
 
 def refuse_input(sequence: PoseSequence, path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from posekit.skeleton import Skeleton
+from posekit.core.skeleton import Skeleton
 
 #: Another layout fits better when its bones are this much shorter (median ratio).
 BETTER_BY = 0.7
@@ -44,7 +44,7 @@ def bone_score(points: np.ndarray, skeleton: Skeleton) -> float:
 
     Examples
     --------
-    >>> from posekit.registry import get_skeleton
+    >>> from posekit.plugins.registry import get_skeleton
     >>> line = np.stack([np.zeros(17), np.arange(17.0)], axis=-1)[None]  # 17 points, 1 apart
     >>> round(bone_score(line, get_skeleton("coco_17")), 2)  # bones 2.9 long on average / 16
     0.18
@@ -104,7 +104,7 @@ def fitting_layout(points: np.ndarray, chosen: Skeleton, others: list[Skeleton])
 
     Examples
     --------
-    >>> from posekit.registry import get_skeleton
+    >>> from posekit.plugins.registry import get_skeleton
     >>> body_25, body_25b = get_skeleton("body_25"), get_skeleton("body_25b")
     >>> points = np.random.default_rng(0).normal(size=(4, 25, 2))
     >>> fitting_layout(points, body_25, [body_25b]).chosen
@@ -126,8 +126,8 @@ def fitting_layout(points: np.ndarray, chosen: Skeleton, others: list[Skeleton])
 def same_size_skeletons(n_joints: int) -> list[Skeleton]:
     """Every registered skeleton with ``n_joints`` joints (candidates for a file);
     broken skeleton files are skipped (``posekit skeletons`` reports them)."""
-    from posekit.errors import PosekitError
-    from posekit.registry import get_registry
+    from posekit.core.errors import PosekitError
+    from posekit.plugins.registry import get_registry
 
     registry = get_registry()
     found = []

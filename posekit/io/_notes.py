@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 
 def noted(sequence: PoseSequence, reader: str, message: str, **parameters: Any) -> PoseSequence:

@@ -4,9 +4,9 @@ Every estimator writes *records*: one detected person in one frame, with a frame
 (an image name or a frame id), maybe a track id, and ``K`` keypoints. The readers
 parse their own layout into flat numpy arrays and hand them to :func:`assemble`,
 which lays them out on a frame grid (``0 .. last frame``; frames nobody was found in
-are NaN rows) and builds the :class:`~posekit.sequence.PoseSequence`.
+are NaN rows) and builds the :class:`~posekit.core.sequence.PoseSequence`.
 
-The helpers here raise :class:`~posekit.errors.PoseFileError` naming the file, the
+The helpers here raise :class:`~posekit.core.errors.PoseFileError` naming the file, the
 record and the field, so every reader reports malformed input the same way.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io._values import checked_fps, usable_confidence, usable_points
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 #: Frame numbers have at most this many digits (larger ones are no frame numbers).
 MAX_FRAME_DIGITS = 15
@@ -239,7 +239,7 @@ def layout_for(
     >>> layout_for(Path("a.json"), 133, {133: "coco_17"}, None).n_keypoints
     17
     """
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     if skeleton is None:
         if n_keypoints not in defaults:

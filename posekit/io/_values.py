@@ -12,7 +12,7 @@ warning.
   ids, a finite and strictly increasing time axis and a ``log`` that is a JSON list;
   anything else is refused. An unregistered skeleton name is kept, with a warning.
 
-Every refusal is a :class:`~posekit.errors.PoseFileError` naming the file and the
+Every refusal is a :class:`~posekit.core.errors.PoseFileError` naming the file and the
 field. The per-reader details are in ``docs/reliability.md``.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from posekit.errors import PoseFileError, brief
+from posekit.core.errors import PoseFileError, brief
 
 #: Largest coordinate magnitude accepted (pixels, millimetres...); beyond it a value is
 #: a corrupt number, not a position.
@@ -128,7 +128,7 @@ def checked_fps(path: Path | str, fps: Any) -> float | None:
     >>> checked_fps("a.json", -1)
     Traceback (most recent call last):
     ...
-    posekit.errors.PoseFileError: a.json, field fps: expected a positive finite number, got -1
+    posekit.core.errors.PoseFileError: a.json, field fps: expected a positive finite number, got -1
     """
     if fps is None:
         return None
@@ -142,7 +142,7 @@ def checked_fps(path: Path | str, fps: Any) -> float | None:
 def check_dataset(path: Path | str, dataset: Any) -> None:
     """Refuse a dataset (already in posekit's layout) that is no usable pose sequence;
     warn about an unregistered skeleton (see the module docstring)."""
-    from posekit.registry import UnknownNameError, get_skeleton
+    from posekit.plugins.registry import UnknownNameError, get_skeleton
 
     attrs = dataset.attrs
 

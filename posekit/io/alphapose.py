@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError, PoseSequenceError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError, PoseSequenceError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._records import (
     as_float,
@@ -53,9 +53,9 @@ from posekit.io._records import (
 from posekit.io.frame_order import FrameOrder, number_frames
 from posekit.io.openpose import FRAME_FILE, PersonRecord, people_of, people_to_sequence
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
-from posekit.presence import DEFAULT_MAX_GAP
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 #: Skeleton of a record by its number of keypoints (whole-body: its body part).
 LAYOUTS: dict[int, str] = {

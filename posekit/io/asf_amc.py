@@ -37,10 +37,10 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Metres in an inch: the length unit of a VICON ASF before its ``:units length`` factor.
 INCH = 0.0254
@@ -380,7 +380,7 @@ def read_text_lines(path: str | Path) -> list[str]:
 
     Raises
     ------
-    posekit.errors.PoseFileError
+    posekit.core.errors.PoseFileError
         If the file cannot be read, or the gzip stream is corrupt or truncated.
 
     Examples
@@ -466,7 +466,7 @@ def read_asf(path: str | Path) -> AsfSkeleton:
 
     Raises
     ------
-    posekit.errors.PoseFileError
+    posekit.core.errors.PoseFileError
         If the file is malformed; the error names the line.
 
     Examples
@@ -654,7 +654,7 @@ def find_asf(amc_path: str | Path) -> Path:
 
     Raises
     ------
-    posekit.errors.PoseFileError
+    posekit.core.errors.PoseFileError
         If neither exists.
 
     Examples
@@ -715,7 +715,7 @@ def read_amc(
 
     Raises
     ------
-    posekit.errors.PoseFileError
+    posekit.core.errors.PoseFileError
         If a file is malformed: a frame lacks a bone, a bone has the wrong number of
         values, a bone is unknown, a value is not a number. The error names the line.
 
@@ -986,7 +986,7 @@ class AsfAmcReader:
         return False
 
     def read(self, path: Path) -> PoseSequence:
-        """Read the motion; raises :class:`~posekit.errors.PoseFileError` if malformed."""
+        """Read the motion; raises :class:`~posekit.core.errors.PoseFileError` if malformed."""
         motion = read_amc(
             path, self.asf, fps=self.fps, drop_incomplete_last_frame=self.drop_incomplete_last_frame
         )

@@ -31,13 +31,13 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._notes import noted
 from posekit.io._values import MAX_CHAIN_DEPTH, checked_fps, is_number
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Metres per unit of CMU's BVH files (the ASF unit: inches / 0.45).
 CMU_BVH_SCALE = INCH / 0.45
@@ -194,7 +194,7 @@ def read_bvh(path: str | Path, *, scale: float) -> MotionCapture:
 
     Raises
     ------
-    posekit.errors.PoseFileError
+    posekit.core.errors.PoseFileError
         If the file is malformed: a bad hierarchy, a frame line with the wrong number
         of values or a value that is not a number, fewer or more frames than
         ``Frames:`` says. The error names the line.
@@ -465,7 +465,7 @@ class BvhReader:
         return False
 
     def read(self, path: Path) -> PoseSequence:
-        """Read the motion; raises :class:`~posekit.errors.PoseFileError` if malformed."""
+        """Read the motion; raises :class:`~posekit.core.errors.PoseFileError` if malformed."""
         path = Path(path)
         joints, frame_time, values = _parse(path)
         motion = MotionCapture(

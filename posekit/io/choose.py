@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from posekit.errors import PoseFileError
-from posekit.registry import Entry, Registry, get_registry
+from posekit.core.errors import PoseFileError
+from posekit.plugins.registry import Entry, Registry, get_registry
 
 
 def choose_reader(path: str | Path, registry: Registry | None = None) -> Entry:

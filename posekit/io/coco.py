@@ -26,8 +26,8 @@ from typing import Any, ClassVar, Literal
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._layout_check import same_size_skeletons
 from posekit.io._records import (
     as_float,
@@ -40,9 +40,9 @@ from posekit.io._records import (
 )
 from posekit.io.frame_order import natural_key
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Individuals, Tracking, individuals
-from posekit.presence import DEFAULT_MAX_GAP
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Skeleton of a results record by its number of keypoints (133: COCO-WholeBody's body).
 LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_wholebody_23"}

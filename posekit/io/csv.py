@@ -18,12 +18,12 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._layout_check import same_size_skeletons
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 _HEADER_2D = ["time", "individual", "keypoint", "x", "y", "confidence", "imputed"]
 _HEADER_3D = ["time", "individual", "keypoint", "x", "y", "z", "confidence", "imputed"]

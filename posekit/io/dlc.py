@@ -27,11 +27,11 @@ from typing import Any, ClassVar, NoReturn
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._records import assemble, frame_number
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 _LEVELS = (("scorer", "bodyparts", "coords"), ("scorer", "individuals", "bodyparts", "coords"))
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 import attrs
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io._records import MAX_FRAME_DIGITS, frame_number
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 logger = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._records import (
     MAX_FRAME_DIGITS,
     assemble,
@@ -41,8 +41,8 @@ from posekit.io._records import (
     read_head,
     track_id,
 )
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 #: Skeleton by number of keypoints, for 2D and for 3D keypoints.
 LAYOUTS_2D: dict[int, str] = {

@@ -13,12 +13,12 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.hookspecs import hookimpl
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._atomic import refuse_input
 from posekit.io._notes import noted
 from posekit.io._values import check_dataset, checked_fps, usable_confidence, usable_points
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 _CLASSIC_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

@@ -30,8 +30,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError, PoseSequenceError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError, PoseSequenceError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._atomic import atomic_folder, refuse_input
 from posekit.io._layout_check import fitting_layout, same_size_skeletons
 from posekit.io._notes import noted
@@ -46,9 +46,9 @@ from posekit.io._records import (
 )
 from posekit.io.frame_order import FrameOrder, number_frames
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
-from posekit.presence import DEFAULT_MAX_GAP
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Skeleton of a body array by its number of keypoints.
 LAYOUTS: dict[int, str] = {

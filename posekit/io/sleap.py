@@ -16,11 +16,11 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._notes import noted
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Names that SLEAP's files hold near their start (dataset and group names).

@@ -28,10 +28,10 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 from posekit.io._records import individuals_by_rank, individuals_from_tracks
-from posekit.presence import DEFAULT_MAX_GAP
-from posekit.sequence import PoseSequence
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.core.sequence import PoseSequence
 
 logger = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
 from posekit.io._notes import noted
 from posekit.io._values import is_number
 from posekit.io.asf_amc import read_text_lines
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Metres per unit of the ``Units`` field.
 UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001}

@@ -35,7 +35,7 @@ def attach_to_observed(
         ``(T, J)`` bool.
     hops
         ``(J, J)`` bone counts between joints
-        (:meth:`posekit.skeleton.Skeleton.hop_distances`).
+        (:meth:`posekit.core.skeleton.Skeleton.hop_distances`).
     smoothing
         Standard deviation (frames) of a Gaussian that smooths each joint's residual
         over time before it is passed on (noisy detections then do not shake the joints

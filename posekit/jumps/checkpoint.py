@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from posekit.atomic import atomic_path
-from posekit.errors import PosekitError
+from posekit.core.atomic import atomic_path
+from posekit.core.errors import PosekitError
 
 FORMAT = "posekit-jumps-checkpoint"
 FORMAT_VERSION = 1

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from posekit.grid import to_grid
-from posekit.procrustes import SimilarityTransform
+from posekit.jumps.grid import to_grid
+from posekit.ops.procrustes import SimilarityTransform
 
 _EPS = 1e-8
 
@@ -38,8 +38,8 @@ _EPS = 1e-8
 @functools.cache
 def mirror_permutation() -> tuple[int, ...]:
     """Joint order of the mirrored 28-joint layout (left and right joints swapped)."""
-    from posekit.grid import SKELETON
-    from posekit.registry import get_skeleton
+    from posekit.jumps.grid import SKELETON
+    from posekit.plugins.registry import get_skeleton
 
     return tuple(int(j) for j in get_skeleton(SKELETON).mirror_permutation())
 
@@ -64,8 +64,8 @@ def default_mean_pose() -> Tensor:
     Only a placeholder for untrained encoders: a trained encoder carries the mean pose
     of its training data (buffer ``mean_pose``), which replaces this one.
     """
-    from posekit.grid import SKELETON
-    from posekit.registry import get_skeleton
+    from posekit.jumps.grid import SKELETON
+    from posekit.plugins.registry import get_skeleton
 
     axial = {
         "pelvis": 0.0, "spine": -0.25, "spine2": -0.5, "spine3": -0.7, "spine4": -0.9,

@@ -20,10 +20,10 @@ import attrs
 import torch
 from torch import Tensor
 
-from posekit.grid import from_grid
+from posekit.jumps.grid import from_grid
 from posekit.jumps.checkpoint import JumpsModel
 from posekit.jumps.encoding import default_mean_pose, encoder_input
-from posekit.procrustes import _TOLERANCE_FACTOR
+from posekit.ops.procrustes import _TOLERANCE_FACTOR
 
 
 @attrs.frozen
@@ -115,7 +115,7 @@ class _Alignment:
     terms (weighted centroid, centred points, size) are computed once here, and the 2D
     closed form needs no angle: with ``a = sum w xc.yc`` and ``b = sum w xc×yc``,
     ``scale * R = [[a, -b], [b, a]] / sum w |xc|^2``. Degenerate groups are handled as
-    :func:`~posekit.procrustes.fit_similarity` does (fewer than two observed points or
+    :func:`~posekit.ops.procrustes.fit_similarity` does (fewer than two observed points or
     all at one point: shift only; a target at one point: scale 0).
 
     Parameters

@@ -1,12 +1,12 @@
 """The JUMPS networks: generator G, critic D and encoder E (paper Fig. 4, DCGAN style).
 
-All three work on the grid representation of :mod:`posekit.grid`: a window of
+All three work on the grid representation of :mod:`posekit.jumps.grid`: a window of
 ``F = 24`` frames of the 28-joint layout as a ``(4, 24, 18)`` image (channels first).
 
 - :class:`Generator` maps a latent code ``z`` (64 numbers, prior ``N(0, I)``) to a grid
   ``(B, 4, 24, 18)`` through transposed convolutions, BatchNorm and ReLU. It outputs
   both copies of every axial joint; :meth:`Generator.positions` averages them (through
-  :func:`posekit.grid.from_grid`) into one pose ``(B, 24, 28, 2)``. The convolutions
+  :func:`posekit.jumps.grid.from_grid`) into one pose ``(B, 24, 28, 2)``. The convolutions
   build a ``24 x 24`` image, cropped to the 18 grid columns.
 - :class:`Critic` (the WGAN "discriminator") maps a grid to one score through strided
   convolutions and LeakyReLU. **ours**: LayerNorm (``GroupNorm(1, C)``) instead of
@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from posekit.grid import CHANNELS, N_ENTRIES, from_grid, to_grid
+from posekit.jumps.grid import CHANNELS, N_ENTRIES, from_grid, to_grid
 
 LATENT = 64
 """Size of the latent code (**ours**; the paper does not give it)."""

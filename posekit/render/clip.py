@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from posekit.errors import PosekitError
+from posekit.core.errors import PosekitError
 from posekit.render.options import Style, TimeRange
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 #: Frame rate of the output when neither the caller, the sequence nor the video gives one.
 DEFAULT_FPS = 30.0

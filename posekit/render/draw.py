@@ -20,11 +20,11 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from posekit.errors import PosekitError
-from posekit.registry import get_skeleton
+from posekit.core.errors import PosekitError
+from posekit.plugins.registry import get_skeleton
 from posekit.render.options import Style
-from posekit.sequence import PoseSequence
-from posekit.skeleton import Skeleton
+from posekit.core.sequence import PoseSequence
+from posekit.core.skeleton import Skeleton
 
 #: Colour of each side (left and right as the person sees it).
 SIDE_COLOURS: dict[str, str] = {"left": "#1f77b4", "right": "#d62728", "center": "#3c3c3c"}

@@ -3,7 +3,7 @@
 PNG and GIF are written with Pillow (a dependency of matplotlib); MP4 output and video
 input go through imageio-ffmpeg, which brings its own ffmpeg binary. Every output is
 written to a temporary file beside the target, then renamed into place
-(:mod:`posekit.atomic`).
+(:mod:`posekit.core.atomic`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from types import ModuleType
 
 import numpy as np
 
-from posekit.atomic import atomic_path
-from posekit.errors import PosekitError
+from posekit.core.atomic import atomic_path
+from posekit.core.errors import PosekitError
 
 #: Output suffixes and what they hold.
 FORMATS: dict[str, str] = {".png": "one frame", ".gif": "an animation", ".mp4": "a video"}

@@ -7,7 +7,7 @@ import re
 
 import attrs
 
-from posekit.errors import PosekitError
+from posekit.core.errors import PosekitError
 
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s?)\s*$")
 

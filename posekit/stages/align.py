@@ -25,11 +25,11 @@ from typing import Literal
 import attrs
 import numpy as np
 
-from posekit.errors import PoseSequenceError
-from posekit.hookspecs import hookimpl
-from posekit.procrustes import SimilarityTransform, fit_similarity
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseSequenceError
+from posekit.plugins.hookspecs import hookimpl
+from posekit.ops.procrustes import SimilarityTransform, fit_similarity
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 ROTATION, SCALE, TRANSLATION = "align_rotation", "align_scale", "align_translation"
 _MEAN_ITERATIONS = 20
@@ -65,7 +65,7 @@ class Align:
     size of the first frame with the most observed joints, so a one-frame reference
     is its own mean. Missing joints (NaN) take no part in a fit and stay NaN; a frame
     with fewer than two observed joints is only translated (see
-    :func:`posekit.procrustes.fit_similarity`); where the best scale is not positive
+    :func:`posekit.ops.procrustes.fit_similarity`); where the best scale is not positive
     the frame is fitted without scale. An individual without two observed joints is
     left as it is.
 

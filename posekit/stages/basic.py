@@ -5,9 +5,9 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 
 @attrs.frozen

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import attrs
 
-from posekit.evaluation import DEFAULT_THRESHOLDS, Evaluation, EvaluationError, parse_joints
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
-from posekit.sequence import PoseSequence
+from posekit.evaluation.scoring import DEFAULT_THRESHOLDS, Evaluation, EvaluationError, parse_joints
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
+from posekit.core.sequence import PoseSequence
 
 
 def _joints(value: str | list[str] | None) -> tuple[str, ...] | None:
@@ -22,7 +22,7 @@ class Evaluate:
     """Score the sequence against a ground-truth file (``evaluate: {reference: truth/}``).
 
     The sequence passes through unchanged (one log entry with the headline figures is
-    added); the full metrics (see :mod:`posekit.evaluation`) go to ``output``.
+    added); the full metrics (see :mod:`posekit.evaluation.scoring`) go to ``output``.
 
     Parameters
     ----------
@@ -82,7 +82,7 @@ class Evaluate:
         )
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        from posekit.evaluation import read_sequence
+        from posekit.evaluation.scoring import read_sequence
 
         ref_path = self._reference_path(sequence)
         evaluation = Evaluation(thresholds=self.thresholds)

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 import numpy as np
 
-from posekit.errors import PosekitError
-from posekit.grid import SKELETON
-from posekit.hookspecs import hookimpl
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
-from posekit.registry import Registry, get_registry
-from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
-from posekit.windowing import pad_to_window
+from posekit.core.errors import PosekitError
+from posekit.jumps.grid import SKELETON
+from posekit.plugins.hookspecs import hookimpl
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
+from posekit.plugins.registry import Registry, get_registry
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.jumps.windowing import pad_to_window
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -125,7 +125,7 @@ class Jumps:
     max_gap
         Longest absence of a person (frames without any of its keypoints) filled;
         longer absences and the frames before its first and after its last detection
-        stay missing (:mod:`posekit.presence`). None: every absence in between.
+        stay missing (:mod:`posekit.core.presence`). None: every absence in between.
 
     Examples
     --------
@@ -257,7 +257,7 @@ class Jumps:
         import torch
 
         from posekit.jumps.attach import attach_to_observed
-        from posekit.progress import progress_bar
+        from posekit.core.progress import progress_bar
 
         if sequence.skeleton != SKELETON or sequence.n_space != 2:
             raise PosekitError(
@@ -487,7 +487,7 @@ def _bytes_per_start(model: JumpsModel, settings: InpaintSettings, probe: int = 
     with a margin of 2 for the alignment and the loss), whatever the generator."""
     import torch
 
-    from posekit.grid import from_grid
+    from posekit.jumps.grid import from_grid
 
     device = next(model.G.parameters()).device
     torch.cuda.synchronize(device)

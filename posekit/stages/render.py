@@ -10,12 +10,12 @@ from pathlib import Path
 
 import attrs
 
-from posekit.errors import PosekitError
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
+from posekit.core.errors import PosekitError
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
 from posekit.render.media import output_format
 from posekit.render.options import TimeRange, check_time
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 
 def _time(instance: object, attribute: attrs.Attribute, value: int | str | None) -> None:
@@ -84,7 +84,7 @@ class Render:
     min_confidence: float | None = None
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        from posekit.evaluation import read_sequence
+        from posekit.evaluation.scoring import read_sequence
         from posekit.render import Style, render
 
         source = sequence.dataset.attrs.get("source_file")

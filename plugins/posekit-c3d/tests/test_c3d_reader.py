@@ -12,9 +12,9 @@ import pytest
 import yaml
 from posekit_c3d.reader import C3DReader
 
-from posekit.errors import PoseFileError
-from posekit.registry import get_registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseFileError
+from posekit.plugins.registry import get_registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 MARKERS = list(get_skeleton("plug_in_gait_39").joint_names)
 FRAMES = 6

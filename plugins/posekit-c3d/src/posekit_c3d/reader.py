@@ -6,7 +6,7 @@ named in ``POINT:LABELS`` (continued in ``LABELS2``, ``LABELS3``, ...), in
 
 The reader keeps the points that are markers of a marker set (a posekit skeleton
 whose joints are marker labels, by default ``plug_in_gait_39``) and returns a 3D
-:class:`~posekit.sequence.PoseSequence` in metres with that skeleton; ``remap: {to:
+:class:`~posekit.core.sequence.PoseSequence` in metres with that skeleton; ``remap: {to:
 mpi_inf_3dhp_28}`` then turns the markers into joints (weighted sums of markers).
 
 - **Subjects.** A label ``"Alice:LASI"`` (Vicon's ``Subject:Marker``) is marker
@@ -32,10 +32,10 @@ from typing import ClassVar, Literal
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 #: Metres per unit of ``POINT:UNITS``.
 UNITS = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}

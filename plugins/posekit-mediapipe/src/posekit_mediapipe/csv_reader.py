@@ -18,10 +18,10 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry, get_skeleton
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PoseFileError
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.sequence import PoseSequence
 
 SKELETON = "blazepose_33"
 HEADER_2D = ["frame", "individual", "landmark", "x", "y", "visibility"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from posekit.errors import PoseFileError
+from posekit.core.errors import PoseFileError
 
 #: Image files a folder may hold (other files are ignored).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.resources
 
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
 
 
 @hookimpl

@@ -13,7 +13,7 @@ After normalization, for every window:
 - the mean neck–pelvis distance over the window is ``1``.
 
 :func:`denormalize_windows` is the exact inverse. At inference the output is mapped
-back to image coordinates through Procrustes instead (see :mod:`posekit.procrustes`).
+back to image coordinates through Procrustes instead (see :mod:`posekit.ops.procrustes`).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from posekit.atomic import atomic_path
-from posekit.errors import PoseFileError, PoseSequenceError
+from posekit.core.atomic import atomic_path
+from posekit.core.errors import PoseFileError, PoseSequenceError
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
 SCALAR_DIMS = ("time", "keypoint", "individual")
@@ -131,7 +131,7 @@ class PoseSequence:
         if keypoints is None:
             if skeleton is None:
                 raise PoseSequenceError("give keypoints names or a skeleton name")
-            from posekit.registry import get_skeleton
+            from posekit.plugins.registry import get_skeleton
 
             keypoints = get_skeleton(skeleton).joint_names
         keypoints = list(keypoints)
@@ -353,8 +353,8 @@ class PoseSequence:
         >>> out.n_keypoints, int(out.observed().sum())
         (28, 36)
         """
-        from posekit.registry import get_skeleton
-        from posekit.skeleton import joint_mapping
+        from posekit.plugins.registry import get_skeleton
+        from posekit.core.skeleton import joint_mapping
 
         if self.skeleton is None:
             raise PoseSequenceError(

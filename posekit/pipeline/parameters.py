@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import attrs
 
-from posekit.errors import PosekitError, brief
+from posekit.core.errors import PosekitError, brief
 
 
 @attrs.frozen

@@ -2,7 +2,7 @@
 
 Each input file is one task: the same per-file function (``Pipeline._run_one``) runs in
 the plain loop and on a Dask worker, reads the file, runs the steps and writes the
-outputs itself, and returns a small :class:`~posekit.pipeline.FileResult`. A file that
+outputs itself, and returns a small :class:`~posekit.pipeline.run.FileResult`. A file that
 fails comes back as a result with its error; the other files complete.
 
 Dask (``pip install "posekit[cluster]"``) is imported only when a cluster is asked for,
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from posekit.errors import ClusterError
+from posekit.core.errors import ClusterError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from posekit.pipeline import FileResult
+    from posekit.pipeline.run import FileResult
 
 Job = TypeVar("Job")
 
@@ -150,7 +150,7 @@ def run_tasks(
     ----------
     task
         The per-file function; it catches the file's own errors and returns a
-        :class:`~posekit.pipeline.FileResult`. For a cluster it and the jobs must be
+        :class:`~posekit.pipeline.run.FileResult`. For a cluster it and the jobs must be
         picklable (the checked pipeline, the file path, the reader and writer objects).
     jobs
         One job per input file.
@@ -170,7 +170,7 @@ def run_tasks(
     Examples
     --------
     >>> from pathlib import Path
-    >>> from posekit.pipeline import FileResult
+    >>> from posekit.pipeline.run import FileResult
     >>> done = run_tasks(lambda p: FileResult(p, (), None, {}), [Path("a.nc")], [Path("a.nc")])
     >>> [result.ok for result in done]
     [True]
@@ -180,7 +180,7 @@ def run_tasks(
     bar = {"total": len(jobs), "unit": "file", "disable": not progress or len(jobs) < 2}
     if cluster is None or not jobs:
         return [task(job) for job in tqdm(jobs, **bar)]
-    from posekit.pipeline import FileResult
+    from posekit.pipeline.run import FileResult
 
     results: list[FileResult | None] = [None] * len(jobs)
     with cluster.client() as client:

@@ -36,12 +36,12 @@ def info(
       posekit info out/clip.nc
       posekit info clip.bvh --reader bvh --param scale=0.0254
     """
-    from posekit.errors import PosekitError
+    from posekit.core.errors import PosekitError
     from posekit.io.choose import choose_reader
     from posekit.io.tracking import ids_origin
-    from posekit.overrides import parse_assignment
-    from posekit.parameters import build
-    from posekit.registry import get_registry
+    from posekit.pipeline.overrides import parse_assignment
+    from posekit.pipeline.parameters import build
+    from posekit.plugins.registry import get_registry
 
     try:
         entry = get_registry().entry("reader", reader) if reader else None

@@ -1,7 +1,7 @@
 """The ``posekit`` command line.
 
-Each subcommand is a function in its own module of :mod:`posekit.commands`; this module
-only gathers them. To add one, write ``posekit/commands/NAME.py`` with a typed function
+Each subcommand is a function in its own module of :mod:`posekit.cli.commands`; this module
+only gathers them. To add one, write ``posekit/cli/commands/NAME.py`` with a typed function
 (its docstring is the ``--help``, with an example) and add it to ``COMMANDS``. Command
 modules import heavy libraries inside the function, so ``posekit --help`` stays fast and
 never imports torch.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import typer
 
-from posekit.commands import evaluate, info, plugins, render, run, skeletons
+from posekit.cli.commands import evaluate, info, plugins, render, run, skeletons
 
 COMMANDS = (
     run.run, plugins.plugins, skeletons.skeletons, info.info, evaluate.evaluate, render.render

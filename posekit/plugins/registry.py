@@ -7,11 +7,11 @@ its value names a package whose ``*.toml`` files are read, never executed. A plu
 fails to load is recorded in :attr:`Registry.failures` and reported with its name and
 the error; everything else keeps working.
 
-Each class is checked when it registers (:func:`posekit.contracts.contract_problem`):
+Each class is checked when it registers (:func:`posekit.plugins.contracts.contract_problem`):
 one that does not fit its kind is refused with :class:`PluginContractError`, naming the
 plugin, its entry point and what is wrong, and the plugin is recorded as failed. A name
 that is already registered is refused too, unless the plugin passes ``replace=True``;
-a replacement is logged (logger ``posekit.registry``).
+a replacement is logged (logger ``posekit.plugins.registry``).
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from typing import Any
 import attrs
 import pluggy
 
-from posekit import hookspecs
-from posekit.contracts import contract_problem
-from posekit.errors import PosekitError
-from posekit.skeleton import Skeleton, load_skeleton
+from posekit.plugins import hookspecs
+from posekit.plugins.contracts import contract_problem
+from posekit.core.errors import PosekitError
+from posekit.core.skeleton import Skeleton, load_skeleton
 
 #: posekit's own plugin modules, registered before any third-party plugin.
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "posekit.builtin_skeletons",
+    "posekit.plugins.builtin_skeletons",
     "posekit.io.netcdf",
     "posekit.io.asf_amc",
     "posekit.io.bvh",
@@ -51,7 +51,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "posekit.stages.basic",
     "posekit.stages.align",
     "posekit.stages.jumps",
-    "posekit.windowing",
+    "posekit.jumps.windowing",
     "posekit.stages.evaluate",
     "posekit.stages.render",
     "posekit.baselines",
@@ -168,7 +168,7 @@ class Registry:
                 self.skeleton_files[name] = (item, self.origin)
 
     def add_reader(self, name: str, cls: type, *, replace: bool = False) -> None:
-        """Register a reader class (see :class:`posekit.protocols.Reader`).
+        """Register a reader class (see :class:`posekit.plugins.protocols.Reader`).
 
         Raises
         ------
@@ -178,12 +178,12 @@ class Registry:
         self._add("reader", name, cls, replace)
 
     def add_writer(self, name: str, cls: type, *, replace: bool = False) -> None:
-        """Register a writer class (see :class:`posekit.protocols.Writer`); raises as
+        """Register a writer class (see :class:`posekit.plugins.protocols.Writer`); raises as
         :meth:`add_reader`."""
         self._add("writer", name, cls, replace)
 
     def add_stage(self, name: str, cls: type, *, replace: bool = False) -> None:
-        """Register a stage class (see :class:`posekit.protocols.Stage`); raises as
+        """Register a stage class (see :class:`posekit.plugins.protocols.Stage`); raises as
         :meth:`add_reader`.
 
         Examples
@@ -195,17 +195,17 @@ class Registry:
         >>> registry.add_stage("plain", Plain)
         Traceback (most recent call last):
         ...
-        posekit.registry.PluginContractError: plugin posekit: stage 'plain' refused: Plain is not an attrs class: decorate it with @attrs.frozen (its fields are the parameters pipelines check)
+        posekit.plugins.registry.PluginContractError: plugin posekit: stage 'plain' refused: Plain is not an attrs class: decorate it with @attrs.frozen (its fields are the parameters pipelines check)
         """
         self._add("stage", name, cls, replace)
 
     def add_estimator(self, name: str, cls: type, *, replace: bool = False) -> None:
-        """Register an estimator class (see :class:`posekit.protocols.Estimator`);
+        """Register an estimator class (see :class:`posekit.plugins.protocols.Estimator`);
         raises as :meth:`add_reader`."""
         self._add("estimator", name, cls, replace)
 
     def add_windowing(self, name: str, cls: type, *, replace: bool = False) -> None:
-        """Register a window strategy (see :class:`posekit.windowing.WindowStrategy`);
+        """Register a window strategy (see :class:`posekit.jumps.windowing.WindowStrategy`);
         raises as :meth:`add_reader`."""
         self._add("windowing", name, cls, replace)
 

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from posekit.errors import RemapError, SkeletonFileError
+from posekit.core.errors import RemapError, SkeletonFileError
 
 #: The layout every other skeleton is mapped through, and posekit's output layout.
 HUB_SKELETON = "mpi_inf_3dhp_28"
@@ -52,7 +52,7 @@ class Skeleton:
 
     Examples
     --------
-    >>> from posekit.registry import get_skeleton
+    >>> from posekit.plugins.registry import get_skeleton
     >>> skeleton = get_skeleton("mpi_inf_3dhp_28")
     >>> skeleton.n_joints, skeleton.joint_names[skeleton.root]
     (28, 'pelvis')
@@ -118,7 +118,7 @@ class Skeleton:
 
         Examples
         --------
-        >>> from posekit.registry import get_skeleton
+        >>> from posekit.plugins.registry import get_skeleton
         >>> sk = get_skeleton("mpi_inf_3dhp_28")
         >>> hops = sk.hop_distances()
         >>> int(hops[sk.index("left_wrist"), sk.index("left_hand")])
@@ -139,7 +139,7 @@ class Skeleton:
 
         Examples
         --------
-        >>> from posekit.registry import get_skeleton
+        >>> from posekit.plugins.registry import get_skeleton
         >>> sk = get_skeleton("mpi_inf_3dhp_28")
         >>> perm = sk.mirror_permutation()
         >>> sk.joint_names[perm[sk.index("left_knee")]]
@@ -371,7 +371,7 @@ def joint_mapping(source: Skeleton, target: Skeleton, hub: Skeleton | None = Non
 
     Examples
     --------
-    >>> from posekit.registry import get_skeleton
+    >>> from posekit.plugins.registry import get_skeleton
     >>> m = joint_mapping(get_skeleton("coco_17"), get_skeleton("mpi_inf_3dhp_28"))
     >>> int(m.defined.sum())
     12

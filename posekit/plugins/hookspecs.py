@@ -2,14 +2,14 @@
 stages, estimators and window strategies.
 
 A plugin is a module (or object) with functions marked ``@hookimpl`` that receive the
-:class:`~posekit.registry.Registry` and call its ``add_*`` methods. posekit's own
+:class:`~posekit.plugins.registry.Registry` and call its ``add_*`` methods. posekit's own
 readers, writers and stages are registered through these same hooks.
 
 Examples
 --------
 A third-party module registered under the entry-point group ``posekit``::
 
-    from posekit.hookspecs import hookimpl
+    from posekit.plugins.hookspecs import hookimpl
 
     @hookimpl
     def posekit_register_readers(registry):
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from posekit.registry import Registry
+    from posekit.plugins.registry import Registry
 
 PROJECT = "posekit"
 hookspec = pluggy.HookspecMarker(PROJECT)

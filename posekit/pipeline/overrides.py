@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from posekit import safe_yaml
-from posekit.errors import PipelineError
+from posekit.pipeline import safe_yaml
+from posekit.core.errors import PipelineError
 
 _STEP_KEY = re.compile(r"^steps\[(\d+)\]\.([^.]+)\.([^.]+)$")
 _SECTION_KEY = re.compile(r"^(input|output)\.([^.]+)$")
@@ -25,7 +25,7 @@ _SECTION_KEY = re.compile(r"^(input|output)\.([^.]+)$")
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Split ``key=value``; the value is read as YAML (``0.5``, ``true``, ``[a, b]``;
-    with the bounds of :mod:`posekit.safe_yaml`), or kept as the plain string when it
+    with the bounds of :mod:`posekit.pipeline.safe_yaml`), or kept as the plain string when it
     is not valid YAML or exceeds a bound.
 
     Examples

@@ -17,8 +17,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from posekit.hookspecs import hookimpl
-from posekit.registry import Registry
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
 
 
 def pad_to_window(values: np.ndarray, window: int, axis: int = 0) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Every reader, writer, stage, estimator and window strategy is an attrs class (its
 fields are the parameters a pipeline checks before any work) with the methods of its
-kind (:mod:`posekit.protocols`). :func:`contract_problem` says what a class lacks, so
+kind (:mod:`posekit.plugins.protocols`). :func:`contract_problem` says what a class lacks, so
 the registry can refuse it with a message naming the plugin, instead of the class
 registering and breaking a pipeline later.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 #: Longest absence (frames) bridged by default: about a second of video.
 DEFAULT_MAX_GAP = 30

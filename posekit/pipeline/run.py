@@ -1,6 +1,6 @@
 """Pipelines: read pose files, run stages on each, write the results.
 
-A pipeline file (YAML, read with :func:`posekit.safe_yaml.load`: ``yaml.safe_load``
+A pipeline file (YAML, read with :func:`posekit.pipeline.safe_yaml.load`: ``yaml.safe_load``
 with bounded nesting and alias expansion, and no duplicate keys)::
 
     input:  {reader: netcdf, path: data/*.nc, fps: 30}
@@ -25,12 +25,12 @@ and every file named by a parameter (an ``align`` reference, a JUMPS model).
 
 Relative paths, in ``input``/``output`` and in parameters typed ``Path``, resolve against
 the pipeline file's folder. The whole pipeline is checked before any work starts, and
-every problem is reported at once (:class:`~posekit.errors.InvalidPipelineError`).
+every problem is reported at once (:class:`~posekit.core.errors.InvalidPipelineError`).
 
 Running skips an input whose outputs are complete and newer than the input and the
 pipeline file (outputs are written atomically, so an existing output is a complete one);
 ``force`` redoes it. Files run one after another, or as tasks on a Dask cluster
-(:mod:`posekit.batch`), with the same per-file function.
+(:mod:`posekit.pipeline.batch`), with the same per-file function.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from typing import Any
 import attrs
 import yaml
 
-from posekit import safe_yaml
-from posekit.errors import (
+from posekit.pipeline import safe_yaml
+from posekit.core.errors import (
     InvalidPipelineError,
     PipelineError,
     PoseFileError,
@@ -59,10 +59,10 @@ from posekit.errors import (
 )
 from posekit.io._values import is_fps
 from posekit.io.choose import choose_reader, choose_writer
-from posekit.overrides import apply_overrides
-from posekit.parameters import build
-from posekit.registry import Registry, UnknownNameError, get_registry
-from posekit.sequence import PoseSequence
+from posekit.pipeline.overrides import apply_overrides
+from posekit.pipeline.parameters import build
+from posekit.plugins.registry import Registry, UnknownNameError, get_registry
+from posekit.core.sequence import PoseSequence
 
 StageLike = Callable[[PoseSequence], PoseSequence]
 """A stage object, or any callable from PoseSequence to PoseSequence."""
@@ -307,7 +307,7 @@ class Pipeline:
         overrides
             Values to set before checking, as ``--set`` gives them:
             ``{"steps[1].remap.to": "coco_17", "input.path": "x.nc"}`` (steps are
-            numbered from 1; see :mod:`posekit.overrides`).
+            numbered from 1; see :mod:`posekit.pipeline.overrides`).
 
         Raises
         ------
@@ -381,7 +381,7 @@ class Pipeline:
         >>> Pipeline.from_dict({"steps": ["remap"]})
         Traceback (most recent call last):
         ...
-        posekit.errors.InvalidPipelineError: <python>: 1 problem
+        posekit.core.errors.InvalidPipelineError: <python>: 1 problem
           <python>, steps[1] (remap), key 'to': missing required parameter (str)
         """
         registry = registry or get_registry()
@@ -433,7 +433,7 @@ class Pipeline:
         """Process every input file; a file that fails is reported and the rest go on.
 
         The input, the reader and writer parameters and the output paths are checked
-        first (:class:`~posekit.errors.InvalidPipelineError` before any work). An input
+        first (:class:`~posekit.core.errors.InvalidPipelineError` before any work). An input
         whose outputs exist and are newer than it and than the pipeline file is skipped
         (changes made with ``overrides`` are not seen: use ``force``).
 
@@ -481,8 +481,8 @@ class Pipeline:
         >>> pipeline.run().summary().startswith("1 file: 1 done, 0 failed")
         True
         """
-        from posekit.batch import Cluster, run_tasks
-        from posekit.progress import showing_progress
+        from posekit.pipeline.batch import Cluster, run_tasks
+        from posekit.core.progress import showing_progress
 
         cluster = None if workers is None and scheduler is None else Cluster(workers, scheduler)
         registry = registry or get_registry()

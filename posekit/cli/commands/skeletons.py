@@ -20,8 +20,8 @@ def skeletons(
       posekit skeletons          # list
       posekit skeletons coco_17  # one in detail
     """
-    from posekit.errors import PosekitError
-    from posekit.registry import get_registry
+    from posekit.core.errors import PosekitError
+    from posekit.plugins.registry import get_registry
 
     registry = get_registry()
     if name is None:

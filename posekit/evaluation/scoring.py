@@ -20,7 +20,7 @@ ground truth excludes the entry.
 Examples
 --------
 >>> import numpy as np
->>> from posekit.sequence import PoseSequence
+>>> from posekit.core.sequence import PoseSequence
 >>> gt = np.random.default_rng(0).normal(size=(10, 2, 28, 1)) * 100
 >>> ref = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
 >>> evaluation = Evaluation()
@@ -45,9 +45,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from posekit.errors import PosekitError
-from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
-from posekit.sequence import PoseSequence
+from posekit.core.errors import PosekitError
+from posekit.ops.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
+from posekit.core.sequence import PoseSequence
 
 #: The 12 joints the upsampling condition gives (JUMPS paper; EVALUATION.md).
 UPSAMPLE_JOINTS: tuple[str, ...] = (
@@ -518,7 +518,7 @@ def read_sequence(path: str | Path) -> PoseSequence:
 
 
 def _readable_suffixes() -> set[str]:
-    from posekit.registry import get_registry
+    from posekit.plugins.registry import get_registry
 
     return {
         s.lower()

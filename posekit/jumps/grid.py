@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from posekit.sequence import PoseSequence
+    from posekit.core.sequence import PoseSequence
 
 #: Grid columns, from hands to feet (posekit's choice; the paper gives no order).
 ENTRIES: tuple[str, ...] = (
@@ -35,7 +35,7 @@ N_ENTRIES = len(ENTRIES)
 @functools.cache
 def _layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Joint indices of each entry's halves, and each joint's two grid slots."""
-    from posekit.registry import get_skeleton
+    from posekit.plugins.registry import get_skeleton
 
     names = get_skeleton(SKELETON).joint_names
     left = np.array([names.index(f"left_{e}" if f"left_{e}" in names else e) for e in ENTRIES])
@@ -135,7 +135,7 @@ def grid_from_sequence(sequence: PoseSequence, start: int = 0, frames: int = 24)
 
     Examples
     --------
-    >>> from posekit.sequence import PoseSequence
+    >>> from posekit.core.sequence import PoseSequence
     >>> seq = PoseSequence.from_arrays(np.zeros((30, 2, 28, 2)), skeleton="mpi_inf_3dhp_28")
     >>> grid_from_sequence(seq, start=6).shape
     (2, 4, 24, 18)
@@ -154,7 +154,7 @@ def sequence_from_grid(
     grid: np.ndarray, *, fps: float | None = None, individuals: list[str] | None = None
 ) -> PoseSequence:
     """A 2D ``mpi_inf_3dhp_28`` PoseSequence from grids ``(individual, 4, F, 18)``."""
-    from posekit.sequence import PoseSequence
+    from posekit.core.sequence import PoseSequence
 
     positions = from_grid(np.asarray(grid, dtype=np.float64))  # (I, F, 28, 2)
     return PoseSequence.from_arrays(

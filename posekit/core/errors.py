@@ -207,5 +207,5 @@ class ClusterError(PosekitError):
     >>> raise ClusterError("cannot reach the Dask scheduler at tcp://nowhere:8786")
     Traceback (most recent call last):
     ...
-    posekit.errors.ClusterError: cannot reach the Dask scheduler at tcp://nowhere:8786
+    posekit.core.errors.ClusterError: cannot reach the Dask scheduler at tcp://nowhere:8786
     """

@@ -58,8 +58,8 @@ def evaluate(
     Example:
       posekit evaluate out/ eval/test/truth/ --input eval/test/upsample/ --json scores.json --plots plots/
     """
-    from posekit.errors import PosekitError
-    from posekit.evaluation import evaluate_files, parse_joints
+    from posekit.core.errors import PosekitError
+    from posekit.evaluation.scoring import evaluate_files, parse_joints
 
     if given is not None and input is not None:
         raise typer.BadParameter("give either --given or --input, not both", param_hint="--given")

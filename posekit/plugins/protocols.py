@@ -2,7 +2,7 @@
 
 Each is a class whose constructor arguments are its parameters (an attrs class, so
 pipelines can check parameter names and types before any work starts) and whose
-methods do the work. Register them with the hooks of :mod:`posekit.hookspecs`.
+methods do the work. Register them with the hooks of :mod:`posekit.plugins.hookspecs`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
-from posekit.sequence import PoseSequence
+from posekit.core.sequence import PoseSequence
 
 
 @runtime_checkable
@@ -18,7 +18,7 @@ class Stage(Protocol):
     """A step of a pipeline: a callable from PoseSequence to PoseSequence.
 
     A stage that needs files of its own (a model) may also define ``check(self) ->
-    None``, raising a :class:`~posekit.errors.PosekitError` naming the file; a pipeline
+    None``, raising a :class:`~posekit.core.errors.PosekitError` naming the file; a pipeline
     calls it before any work and lists the problem with the others (exit status 2).
     """
 
@@ -60,7 +60,7 @@ class Estimator(Protocol):
     the video suffixes it reads (``(".mp4", ".avi")``); ``""`` means it reads folders of
     images. ``estimate`` returns a sequence with the estimator's skeleton, confidences,
     ``fps`` and ``source_software``, its individuals being tracks; it raises
-    :class:`posekit.errors.PoseFileError` for a file it cannot read.
+    :class:`posekit.core.errors.PoseFileError` for a file it cannot read.
     """
 
     suffixes: ClassVar[tuple[str, ...]]

@@ -15,7 +15,7 @@ def plugins() -> None:
     """
     import attrs
 
-    from posekit.registry import Entry, get_registry
+    from posekit.plugins.registry import Entry, get_registry
 
     registry = get_registry()
     tables = {  # every kind of registered class: readers, writers, stages, ...

@@ -61,8 +61,8 @@ def render(
       posekit render out/clip.nc --out clip.gif --compare clip/alphapose-results.json
       posekit render out/clip.nc --out clip.mp4 --video clip.mp4 --start 2s --end 6s
     """
-    from posekit.errors import PosekitError
-    from posekit.evaluation import read_sequence
+    from posekit.core.errors import PosekitError
+    from posekit.evaluation.scoring import read_sequence
     from posekit.render import Style, TimeRange
     from posekit.render import render as render_file
 

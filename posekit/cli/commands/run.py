@@ -56,9 +56,9 @@ def run(
       posekit run pipeline.yaml --set 'input.path=clips/*.nc' --set 'steps[1].remap.to=coco_17'
       posekit run pipeline.yaml --workers 2
     """
-    from posekit.errors import ClusterError, InvalidPipelineError
-    from posekit.overrides import parse_assignment
-    from posekit.pipeline import Pipeline
+    from posekit.core.errors import ClusterError, InvalidPipelineError
+    from posekit.pipeline.overrides import parse_assignment
+    from posekit.pipeline.run import Pipeline
 
     try:
         values = dict(parse_assignment(text) for text in overrides or [])

@@ -1,0 +1,2 @@
+"""The ``posekit`` command line: :mod:`posekit.cli.app` gathers the subcommands of
+:mod:`posekit.cli.commands`."""

@@ -1,1 +1,0 @@
-"""The subcommands of the ``posekit`` command line, one module each (see :mod:`posekit.cli`)."""
