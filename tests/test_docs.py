@@ -114,6 +114,8 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
         "posekit.io.choose",
         "posekit.pipeline.overrides",
         "posekit.pipeline.parameters",
+        "posekit.pipeline.config",
+        "posekit.pipeline.report",
         "posekit.pipeline.run",
         "posekit.plugins.registry",
         "posekit.stages.align",

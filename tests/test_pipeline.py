@@ -11,7 +11,8 @@ import yaml
 from posekit.core.errors import InvalidPipelineError, PipelineError
 from posekit.pipeline.overrides import parse_assignment
 from posekit.pipeline.parameters import build, convert
-from posekit.pipeline.run import Input, Output, Pipeline
+from posekit.pipeline.config import Input, Output
+from posekit.pipeline.run import Pipeline
 from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import ConfidenceFilter, Remap

@@ -275,7 +275,7 @@ def test_render_step_in_a_yaml_pipeline(tmp_path):
 
 def test_render_step_is_checked_before_any_work(tmp_path):
     from posekit import Pipeline
-    from posekit.pipeline.run import InvalidPipelineError
+    from posekit.core.errors import InvalidPipelineError
 
     _netcdf(tmp_path)
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump({

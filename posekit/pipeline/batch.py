@@ -2,7 +2,7 @@
 
 Each input file is one task: the same per-file function (``Pipeline._run_one``) runs in
 the plain loop and on a Dask worker, reads the file, runs the steps and writes the
-outputs itself, and returns a small :class:`~posekit.pipeline.run.FileResult`. A file that
+outputs itself, and returns a small :class:`~posekit.pipeline.report.FileResult`. A file that
 fails comes back as a result with its error; the other files complete.
 
 Dask (``pip install "posekit[cluster]"``) is imported only when a cluster is asked for,
@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 
 from posekit.core.errors import ClusterError
+from posekit.pipeline.report import FileResult
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from posekit.pipeline.run import FileResult
 
 Job = TypeVar("Job")
 
@@ -150,7 +149,7 @@ def run_tasks(
     ----------
     task
         The per-file function; it catches the file's own errors and returns a
-        :class:`~posekit.pipeline.run.FileResult`. For a cluster it and the jobs must be
+        :class:`~posekit.pipeline.report.FileResult`. For a cluster it and the jobs must be
         picklable (the checked pipeline, the file path, the reader and writer objects).
     jobs
         One job per input file.
@@ -170,7 +169,7 @@ def run_tasks(
     Examples
     --------
     >>> from pathlib import Path
-    >>> from posekit.pipeline.run import FileResult
+    >>> from posekit.pipeline.report import FileResult
     >>> done = run_tasks(lambda p: FileResult(p, (), None, {}), [Path("a.nc")], [Path("a.nc")])
     >>> [result.ok for result in done]
     [True]
@@ -180,8 +179,6 @@ def run_tasks(
     bar = {"total": len(jobs), "unit": "file", "disable": not progress or len(jobs) < 2}
     if cluster is None or not jobs:
         return [task(job) for job in tqdm(jobs, **bar)]
-    from posekit.pipeline.run import FileResult
-
     results: list[FileResult | None] = [None] * len(jobs)
     with cluster.client() as client:
         from dask.distributed import as_completed

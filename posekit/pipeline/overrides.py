@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from posekit.pipeline import safe_yaml
 from posekit.core.errors import PipelineError
+from posekit.pipeline import safe_yaml
 
 _STEP_KEY = re.compile(r"^steps\[(\d+)\]\.([^.]+)\.([^.]+)$")
 _SECTION_KEY = re.compile(r"^(input|output)\.([^.]+)$")
