@@ -11,6 +11,7 @@ from posekit.core.errors import PoseSequenceError
 from posekit.pipeline.run import Pipeline
 from posekit.core.sequence import PoseSequence
 from posekit.stages.align import Align, mean_pose
+from posekit.stages.provenance import apply_stage
 
 
 def rotation(angle: float, dims: int) -> np.ndarray:
@@ -102,8 +103,8 @@ def test_reference_file_is_the_target(tmp_path):
     position, pose = moving_pose(6, 3, seed=4)
     reference = PoseSequence.from_arrays(pose.T[None, :, :, None], skeleton="coco_17")
     reference.to_netcdf(tmp_path / "ref.nc")
-    aligned = Align(reference=tmp_path / "ref.nc")(
-        PoseSequence.from_arrays(position, skeleton="coco_17")
+    aligned = apply_stage(
+        Align(reference=tmp_path / "ref.nc"), PoseSequence.from_arrays(position, skeleton="coco_17")
     )
     np.testing.assert_allclose(aligned.positions()[0], np.broadcast_to(pose, (6, 17, 3)), atol=1e-9)
     assert aligned.log[-1]["parameters"]["reference"] == str(tmp_path / "ref.nc")

@@ -18,6 +18,7 @@ from posekit.evaluation.scoring import (
 )
 from posekit.plugins.registry import get_skeleton, get_stage
 from posekit.core.sequence import PoseSequence
+from posekit.stages.provenance import apply_stage
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names
 HEAD_TOP, NECK = NAMES.index("head_top"), NAMES.index("neck")
@@ -246,8 +247,8 @@ def test_evaluate_stage_writes_json_and_passes_the_sequence(tmp_path):
     seq = sequence(gt).with_attrs(source_file=str(tmp_path / "input" / "clip.json"))
     stage = get_stage("evaluate")(reference=tmp_path / "truth", output=tmp_path / "m.json",
                                   given="upsample")
-    out = stage(seq)
+    out = apply_stage(stage, seq)
     assert np.array_equal(out.positions(), seq.positions(), equal_nan=True)
     assert out.log[-1]["parameters"]["auc_added"] == 1.0
     assert json.loads((tmp_path / "m.json").read_text())["groups"]["given"]["auc"] == 1.0
-    assert get_stage("evaluate")(reference=ref)(seq).log[-1]["stage"] == "evaluate"
+    assert apply_stage(get_stage("evaluate")(reference=ref), seq).log[-1]["stage"] == "evaluate"

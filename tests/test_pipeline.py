@@ -13,6 +13,7 @@ from posekit.pipeline.overrides import parse_assignment
 from posekit.pipeline.parameters import build, convert
 from posekit.pipeline.config import Input, Output
 from posekit.pipeline.run import Pipeline
+from posekit.stages.provenance import apply_stage
 from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import ConfidenceFilter, Remap
@@ -269,13 +270,16 @@ def test_python_pipeline_is_a_stage_and_runs():
     pipeline = Pipeline(steps=[ConfidenceFilter(threshold=0.5), Remap(to="mpi_inf_3dhp_28")])
     assert pipeline.labels == ("steps[1] (confidence_filter)", "steps[2] (remap)")
     piped = pipeline(sequence)
-    by_hand = Remap(to="mpi_inf_3dhp_28")(ConfidenceFilter(0.5)(sequence))
+    by_hand = apply_stage(Remap(to="mpi_inf_3dhp_28"), apply_stage(ConfidenceFilter(0.5), sequence))
     # the same values and the same stages; the log's times may differ by a second
     assert np.array_equal(piped.positions(), by_hand.positions(), equal_nan=True)
     assert np.array_equal(piped.confidences(), by_hand.confidences(), equal_nan=True)
     assert np.array_equal(piped.imputed_flags(), by_hand.imputed_flags())
     assert [(e["stage"], e.get("parameters")) for e in piped.log] == [
         (e["stage"], e.get("parameters")) for e in by_hand.log
+    ] == [
+        ("confidence_filter", {"threshold": 0.5}),
+        ("remap", {"to": "mpi_inf_3dhp_28", "from": sequence.skeleton}),
     ]
     with pytest.raises(InvalidPipelineError, match="no input to run on"):
         pipeline.run()

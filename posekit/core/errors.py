@@ -124,6 +124,31 @@ class PoseFileError(_LocatedError):
         super().__init__(f"{', '.join(parts)}: {message}")
 
 
+class UnknownNameError(PosekitError, KeyError):
+    """A skeleton, reader, writer, stage or estimator name that nothing registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def unknown_name_message(kind: str, name: str, known: Any) -> str:
+    """``unknown stage 'jump'; did you mean 'jumps'? known: ...``.
+
+    Examples
+    --------
+    >>> unknown_name_message("estimator", "mediapipe", {})
+    "unknown estimator 'mediapipe' (none is registered)"
+    """
+    import difflib
+
+    names = sorted(known)
+    if not names:
+        return f"unknown {kind} {name!r} (none is registered)"
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}{hint} (known: {', '.join(names)})"
+
+
 class PoseSequenceError(PosekitError):
     """Arrays or a dataset do not form a valid PoseSequence."""
 

@@ -24,7 +24,9 @@ import numpy as np
 import xarray as xr
 
 from posekit.core.atomic import atomic_path
+from posekit.core.catalogue import builtin_skeleton
 from posekit.core.errors import PoseFileError, PoseSequenceError
+from posekit.core.skeleton import HUB_SKELETON, Skeleton, joint_mapping
 
 POSITION_DIMS = ("time", "space", "keypoint", "individual")
 SCALAR_DIMS = ("time", "keypoint", "individual")
@@ -86,7 +88,7 @@ class PoseSequence:
         position: np.ndarray,
         confidence: np.ndarray | None = None,
         *,
-        skeleton: str | None = None,
+        skeleton: Skeleton | str | None = None,
         keypoints: Sequence[str] | None = None,
         individuals: Sequence[str] | None = None,
         fps: float | None = None,
@@ -104,7 +106,11 @@ class PoseSequence:
             ``(time, keypoint, individual)``; default 1 where the position is
             finite and NaN elsewhere.
         skeleton
-            Name of the skeleton; gives the keypoint names when ``keypoints`` is None.
+            The skeleton (its name becomes the ``skeleton`` attr), or its name. A name
+            gives the keypoint names only for posekit's own skeletons
+            (:mod:`posekit.core.catalogue`); pass a plugin's skeleton as a
+            :class:`~posekit.core.skeleton.Skeleton` (the data model never asks the
+            plugin registry).
         keypoints
             Keypoint names; default the skeleton's joint names.
         individuals
@@ -130,10 +136,10 @@ class PoseSequence:
         n_time, n_space, n_kp, n_ind = position.shape
         if keypoints is None:
             if skeleton is None:
-                raise PoseSequenceError("give keypoints names or a skeleton name")
-            from posekit.plugins.registry import get_skeleton
-
-            keypoints = get_skeleton(skeleton).joint_names
+                raise PoseSequenceError("give keypoints names or a skeleton")
+            keypoints = _skeleton(skeleton).joint_names
+        if isinstance(skeleton, Skeleton):
+            skeleton = skeleton.name
         keypoints = list(keypoints)
         if len(keypoints) != n_kp:
             raise PoseSequenceError(
@@ -334,17 +340,22 @@ class PoseSequence:
             dataset = dataset.isel(time=frames)
         return PoseSequence(dataset)
 
-    def remap(self, to: str) -> PoseSequence:
+    def remap(self, to: Skeleton | str, *, source: Skeleton | None = None) -> PoseSequence:
         """Express the sequence in another skeleton's layout.
 
         Each target joint is a weighted sum of source joints, as the skeleton files
         say. Target joints without a source are NaN (missing); the confidence of a
         combined joint is the minimum of its sources'; it is imputed if any source is.
+        No provenance entry is added: the ``remap`` stage's is written by
+        :func:`posekit.stages.provenance.apply_stage`.
 
         Parameters
         ----------
         to
-            Name of the target skeleton.
+            The target skeleton, or the name of one of posekit's own skeletons.
+        source
+            The sequence's skeleton; default the built-in skeleton its ``skeleton``
+            attr names (give it for a plugin's skeleton).
 
         Examples
         --------
@@ -353,22 +364,20 @@ class PoseSequence:
         >>> out.n_keypoints, int(out.observed().sum())
         (28, 36)
         """
-        from posekit.plugins.registry import get_skeleton
-        from posekit.core.skeleton import joint_mapping
-
-        if self.skeleton is None:
-            raise PoseSequenceError(
-                "the sequence has no 'skeleton' attr; set it (reader parameter "
-                "'skeleton' or PoseSequence.with_attrs(skeleton=...)) before remapping"
-            )
-        source = get_skeleton(self.skeleton)
+        if source is None:
+            if self.skeleton is None:
+                raise PoseSequenceError(
+                    "the sequence has no 'skeleton' attr; set it (reader parameter "
+                    "'skeleton' or PoseSequence.with_attrs(skeleton=...)) before remapping"
+                )
+            source = _skeleton(self.skeleton)
         if self.keypoints != list(source.joint_names):
             raise PoseSequenceError(
                 f"keypoints do not match skeleton {source.name!r}: expected "
                 f"{', '.join(source.joint_names)}"
             )
-        target = get_skeleton(to)
-        mapping = joint_mapping(source, target, hub=get_skeleton("mpi_inf_3dhp_28"))
+        target = _skeleton(to)
+        mapping = joint_mapping(source, target, hub=builtin_skeleton(HUB_SKELETON))
         position, confidence, imputed = self.positions(), self.confidences(), self.imputed_flags()
         n_ind, n_time, _, n_space = position.shape
         new_position = np.full((n_ind, n_time, target.n_joints, n_space), np.nan)
@@ -396,9 +405,7 @@ class PoseSequence:
             },
             attrs={**self.dataset.attrs, "skeleton": target.name},
         ).transpose(*POSITION_DIMS)
-        return PoseSequence(dataset).with_log(
-            "remap", {"from": source.name, "to": target.name}
-        )
+        return PoseSequence(dataset)
 
     # -- files ----------------------------------------------------------------------
     def to_netcdf(self, path: str | Path, *, legacy_dims: bool = False) -> Path:
@@ -448,6 +455,13 @@ class PoseSequence:
             return cls(dataset)
         except (PoseSequenceError, KeyError, TypeError, ValueError) as err:
             raise PoseFileError(path, f"not a pose dataset: {err}") from None
+
+
+def _skeleton(skeleton: Skeleton | str) -> Skeleton:
+    """A Skeleton as given, or posekit's own skeleton of that name."""
+    if isinstance(skeleton, Skeleton):
+        return skeleton
+    return builtin_skeleton(skeleton)
 
 
 def _validated(dataset: xr.Dataset) -> xr.Dataset:

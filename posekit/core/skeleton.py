@@ -52,8 +52,8 @@ class Skeleton:
 
     Examples
     --------
-    >>> from posekit.plugins.registry import get_skeleton
-    >>> skeleton = get_skeleton("mpi_inf_3dhp_28")
+    >>> from posekit.core.catalogue import builtin_skeleton
+    >>> skeleton = builtin_skeleton("mpi_inf_3dhp_28")
     >>> skeleton.n_joints, skeleton.joint_names[skeleton.root]
     (28, 'pelvis')
     """
@@ -118,8 +118,8 @@ class Skeleton:
 
         Examples
         --------
-        >>> from posekit.plugins.registry import get_skeleton
-        >>> sk = get_skeleton("mpi_inf_3dhp_28")
+        >>> from posekit.core.catalogue import builtin_skeleton
+        >>> sk = builtin_skeleton("mpi_inf_3dhp_28")
         >>> hops = sk.hop_distances()
         >>> int(hops[sk.index("left_wrist"), sk.index("left_hand")])
         1
@@ -139,8 +139,8 @@ class Skeleton:
 
         Examples
         --------
-        >>> from posekit.plugins.registry import get_skeleton
-        >>> sk = get_skeleton("mpi_inf_3dhp_28")
+        >>> from posekit.core.catalogue import builtin_skeleton
+        >>> sk = builtin_skeleton("mpi_inf_3dhp_28")
         >>> perm = sk.mirror_permutation()
         >>> sk.joint_names[perm[sk.index("left_knee")]]
         'right_knee'
@@ -371,8 +371,8 @@ def joint_mapping(source: Skeleton, target: Skeleton, hub: Skeleton | None = Non
 
     Examples
     --------
-    >>> from posekit.plugins.registry import get_skeleton
-    >>> m = joint_mapping(get_skeleton("coco_17"), get_skeleton("mpi_inf_3dhp_28"))
+    >>> from posekit.core.catalogue import builtin_skeleton
+    >>> m = joint_mapping(builtin_skeleton("coco_17"), builtin_skeleton("mpi_inf_3dhp_28"))
     >>> int(m.defined.sum())
     12
     """

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from posekit.jumps.grid import to_grid
+from posekit.core.catalogue import builtin_skeleton
+from posekit.jumps.grid import SKELETON, to_grid
 from posekit.ops.procrustes import SimilarityTransform
 
 _EPS = 1e-8
@@ -38,10 +39,7 @@ _EPS = 1e-8
 @functools.cache
 def mirror_permutation() -> tuple[int, ...]:
     """Joint order of the mirrored 28-joint layout (left and right joints swapped)."""
-    from posekit.jumps.grid import SKELETON
-    from posekit.plugins.registry import get_skeleton
-
-    return tuple(int(j) for j in get_skeleton(SKELETON).mirror_permutation())
+    return tuple(int(j) for j in builtin_skeleton(SKELETON).mirror_permutation())
 
 
 def mirror_positions(positions):
@@ -64,9 +62,6 @@ def default_mean_pose() -> Tensor:
     Only a placeholder for untrained encoders: a trained encoder carries the mean pose
     of its training data (buffer ``mean_pose``), which replaces this one.
     """
-    from posekit.jumps.grid import SKELETON
-    from posekit.plugins.registry import get_skeleton
-
     axial = {
         "pelvis": 0.0, "spine": -0.25, "spine2": -0.5, "spine3": -0.7, "spine4": -0.9,
         "neck": -1.0, "head": -1.2, "head_top": -1.45,
@@ -77,7 +72,7 @@ def default_mean_pose() -> Tensor:
         "ankle": (0.18, 1.7), "foot": (0.18, 1.8), "toe": (0.18, 1.85),
     }  # fmt: skip
     pose = []
-    for name in get_skeleton(SKELETON).joint_names:
+    for name in builtin_skeleton(SKELETON).joint_names:
         if name in axial:
             pose.append((0.0, axial[name]))
         else:

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from posekit.core.catalogue import builtin_skeleton
+from posekit.core.skeleton import HUB_SKELETON
+
 if TYPE_CHECKING:
     from posekit.core.sequence import PoseSequence
 
@@ -27,7 +30,8 @@ ENTRIES: tuple[str, ...] = (
     "head_top", "head", "neck", "spine4", "spine3", "spine2", "spine", "pelvis",
     "hip", "knee", "ankle", "foot", "toe",
 )  # fmt: skip
-SKELETON = "mpi_inf_3dhp_28"
+#: The layout the networks see: posekit's hub skeleton.
+SKELETON = HUB_SKELETON
 CHANNELS = 4
 N_ENTRIES = len(ENTRIES)
 
@@ -35,9 +39,7 @@ N_ENTRIES = len(ENTRIES)
 @functools.cache
 def _layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Joint indices of each entry's halves, and each joint's two grid slots."""
-    from posekit.plugins.registry import get_skeleton
-
-    names = get_skeleton(SKELETON).joint_names
+    names = builtin_skeleton(SKELETON).joint_names
     left = np.array([names.index(f"left_{e}" if f"left_{e}" in names else e) for e in ENTRIES])
     right = np.array([names.index(f"right_{e}" if f"right_{e}" in names else e) for e in ENTRIES])
     # Slot s = 2 * entry + half; a paired joint has one slot, used twice.

@@ -44,7 +44,7 @@ from posekit.io._values import is_fps
 from posekit.pipeline import safe_yaml
 from posekit.pipeline.overrides import apply_overrides
 from posekit.pipeline.parameters import build
-from posekit.plugins.registry import Registry, UnknownNameError, get_registry
+from posekit.plugins.registry import Registry, UnknownNameError
 
 StageLike = Callable[[PoseSequence], PoseSequence]
 """A stage object, or any callable from PoseSequence to PoseSequence."""
@@ -113,6 +113,7 @@ class ParsedPipeline:
 
     Examples
     --------
+    >>> from posekit.plugins.registry import get_registry
     >>> errors = []
     >>> parsed = parse_pipeline({"steps": [{"remap": {"to": "coco_17"}}]}, "<python>",
     ...                         Path.cwd(), get_registry(), errors)
@@ -186,15 +187,6 @@ def unknown_key(key: Any, known: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(str(key), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown key{hint} (known: {', '.join(known)})"
-
-
-def stage_name(step: StageLike, registry: Registry | None = None) -> str:
-    """The registered name of a stage object's class (in ``registry``, default the shared
-    one), else the class or function name."""
-    for entry in (registry or get_registry()).stages.values():
-        if type(step) is entry.cls:
-            return entry.name
-    return getattr(step, "__name__", type(step).__name__)
 
 
 def parse_steps(

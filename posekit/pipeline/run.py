@@ -57,11 +57,11 @@ from posekit.pipeline.config import (
     output_template,
     parse_pipeline,
     read_pipeline_file,
-    stage_name,
 )
 from posekit.pipeline.plan import Job, Plan, check_run
 from posekit.pipeline.report import FileResult, RunReport
-from posekit.plugins.registry import Registry, get_registry
+from posekit.stages.provenance import apply_stage
+from posekit.plugins.registry import Registry, get_registry, registry_in_use
 
 
 @attrs.frozen
@@ -109,12 +109,13 @@ class Pipeline:
 
     @labels.default
     def _default_labels(self) -> tuple[str, ...]:
-        return tuple(f"steps[{i}] ({stage_name(s)})" for i, s in enumerate(self.steps, 1))
+        return tuple(f"steps[{i}] ({get_registry().stage_name(s)})" for i, s in enumerate(self.steps, 1))
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        """Run every step on a sequence."""
+        """Run every step on a sequence, each adding its provenance entry
+        (:func:`~posekit.stages.provenance.apply_stage`)."""
         for step in self.steps:
-            sequence = step(sequence)
+            sequence = apply_stage(step, sequence)
         return sequence
 
     # -- building -------------------------------------------------------------------
@@ -195,16 +196,17 @@ class Pipeline:
         registry = registry or get_registry()
         base = (base or Path.cwd()).resolve()
         errors: list[PipelineError] = []
-        parsed = parse_pipeline(data, source, base, registry, errors, overrides)
-        pipeline = cls(
-            steps=parsed.steps,
-            input=parsed.input,
-            output=parsed.output,
-            source=source,
-            base=base,
-            labels=parsed.labels,
-        )
-        plan = check_run(pipeline, registry, errors)
+        with registry_in_use(registry):  # stages resolve their names against it
+            parsed = parse_pipeline(data, source, base, registry, errors, overrides)
+            pipeline = cls(
+                steps=parsed.steps,
+                input=parsed.input,
+                output=parsed.output,
+                source=source,
+                base=base,
+                labels=parsed.labels,
+            )
+            plan = check_run(pipeline, registry, errors)
         if errors:
             raise InvalidPipelineError(errors)
         return attrs.evolve(pipeline, plan=plan)
@@ -278,7 +280,9 @@ class Pipeline:
         if self.output is None:
             errors.append(PipelineError(self.source, "no output to write", step="output"))
         if plan is None:
-            plan = check_run(self, registry or get_registry(), errors)
+            registry = registry or get_registry()
+            with registry_in_use(registry):
+                plan = check_run(self, registry, errors)
         if errors:
             raise InvalidPipelineError(errors)
         jobs, writer, protected = plan.jobs, plan.writer, plan.protected
@@ -320,7 +324,7 @@ class Pipeline:
             timings[where] = time.perf_counter() - clock
             for where, step in zip(self.labels, self.steps, strict=True):
                 clock = time.perf_counter()
-                sequence = step(sequence)
+                sequence = apply_stage(step, sequence)
                 timings[where] = time.perf_counter() - clock
             where = "write"
             clock = time.perf_counter()

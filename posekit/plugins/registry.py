@@ -16,23 +16,25 @@ a replacement is logged (logger ``posekit.plugins.registry``).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import importlib
 import importlib.metadata
 import importlib.resources
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.resources.abc import Traversable
 from typing import Any
 
 import attrs
 import pluggy
 
+from posekit.core.errors import PosekitError, UnknownNameError, unknown_name_message
+from posekit.core.skeleton import Skeleton, load_skeleton
 from posekit.plugins import hookspecs
 from posekit.plugins.contracts import contract_problem
-from posekit.core.errors import PosekitError
-from posekit.core.skeleton import Skeleton, load_skeleton
 
 #: posekit's own plugin modules, registered before any third-party plugin.
 BUILTIN_PLUGINS: tuple[str, ...] = (
@@ -64,13 +66,6 @@ _HOOKS = ("skeletons", "readers", "writers", "stages", "estimators", "windowings
 BUILTIN_ORIGIN = "posekit"
 
 logger = logging.getLogger(__name__)
-
-
-class UnknownNameError(PosekitError, KeyError):
-    """A skeleton, reader, writer, stage or estimator name that nothing registered."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class PluginContractError(PosekitError):
@@ -251,6 +246,21 @@ class Registry:
                 self._skeletons[name] = load_skeleton(path)
         return self._skeletons[name]
 
+    def stage_name(self, stage: object) -> str:
+        """The name a stage object's class is registered under, else its class name
+        (or a function's name).
+
+        Examples
+        --------
+        >>> from posekit.stages.basic import Select
+        >>> get_registry().stage_name(Select())
+        'select'
+        """
+        for entry in self.stages.values():
+            if type(stage) is entry.cls:
+                return entry.name
+        return getattr(stage, "__name__", type(stage).__name__)
+
     def entry(self, kind: str, name: str) -> Entry:
         """A registered reader, writer, stage or estimator by kind and name.
 
@@ -270,24 +280,6 @@ class Registry:
                 )
             raise UnknownNameError(message)
         return table[name]
-
-
-def unknown_name_message(kind: str, name: str, known: Any) -> str:
-    """``unknown stage 'jump'; did you mean 'jumps'? known: ...``.
-
-    Examples
-    --------
-    >>> unknown_name_message("estimator", "mediapipe", {})
-    "unknown estimator 'mediapipe' (none is registered)"
-    """
-    import difflib
-
-    names = sorted(known)
-    if not names:
-        return f"unknown {kind} {name!r} (none is registered)"
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {kind} {name!r}{hint} (known: {', '.join(names)})"
 
 
 def _call_hooks(
@@ -358,9 +350,45 @@ def build_registry(*, entry_points: bool = True) -> Registry:
 
 
 @functools.cache
-def get_registry() -> Registry:
-    """The registry shared by the whole process, built on first use."""
+def _shared_registry() -> Registry:
     return build_registry()
+
+
+#: The registry a pipeline is being built against (see :func:`registry_in_use`).
+_in_use: contextvars.ContextVar[Registry | None] = contextvars.ContextVar(
+    "posekit_registry_in_use", default=None
+)
+
+
+def get_registry() -> Registry:
+    """The registry names resolve against: the one a pipeline is being built with
+    (:func:`registry_in_use`), else the registry shared by the whole process, built on
+    first use."""
+    registry = _in_use.get()
+    return registry if registry is not None else _shared_registry()
+
+
+@contextlib.contextmanager
+def registry_in_use(registry: Registry) -> Iterator[Registry]:
+    """Resolve names against ``registry`` inside the ``with`` block: stage constructors
+    that check or resolve a name (a skeleton, a window strategy) call
+    :func:`get_registry`, so a pipeline built with its own registry never consults the
+    shared one.
+
+    Examples
+    --------
+    >>> mine = build_registry(entry_points=False)
+    >>> with registry_in_use(mine):
+    ...     get_registry() is mine
+    True
+    >>> get_registry() is mine
+    False
+    """
+    token = _in_use.set(registry)
+    try:
+        yield registry
+    finally:
+        _in_use.reset(token)
 
 
 def get_skeleton(name: str) -> Skeleton:

@@ -106,13 +106,7 @@ class Align:
         aligned = transform.apply(positions)
         if ROTATION in sequence.dataset:
             transform = _compose(transform, _stored(sequence))
-        out = _store(sequence.replace(position=aligned), transform)
-        parameters = {"per": self.per, "scale": self.scale}
-        if self.per == "window":
-            parameters["window"] = self.window
-        if self.reference is not None:
-            parameters["reference"] = str(self.reference)
-        return out.with_log("align", parameters)
+        return _store(sequence.replace(position=aligned), transform)
 
     def _targets(
         self, sequence: PoseSequence, positions: np.ndarray, observed: np.ndarray
@@ -297,7 +291,7 @@ def _undo(sequence: PoseSequence) -> PoseSequence:
         )
     restored = _stored(sequence).inverse().apply(sequence.positions())
     dataset = sequence.replace(position=restored).dataset.drop_vars([ROTATION, SCALE, TRANSLATION])
-    return PoseSequence(dataset).with_log("align", {"invert": True})
+    return PoseSequence(dataset)
 
 
 @hookimpl

@@ -6,7 +6,9 @@ import attrs
 import numpy as np
 
 from posekit.plugins.hookspecs import hookimpl
-from posekit.plugins.registry import Registry, get_skeleton
+from posekit.core.skeleton import Skeleton
+from posekit.plugins.registry import Registry, get_registry
+from posekit.stages.provenance import note
 from posekit.core.sequence import PoseSequence
 
 
@@ -30,13 +32,18 @@ class Remap:
     """
 
     to: str = attrs.field()
+    #: The target skeleton, resolved when the stage is built (against the registry of
+    #: the pipeline being built); an UnknownNameError lists the known skeletons.
+    _target: Skeleton = attrs.field(init=False, eq=False, repr=False)
 
-    @to.validator
-    def _known(self, attribute: attrs.Attribute, value: str) -> None:
-        get_skeleton(value)  # an UnknownNameError lists the known skeletons
+    @_target.default
+    def _resolve(self) -> Skeleton:
+        return get_registry().skeleton(self.to)
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        return sequence.remap(self.to)
+        source = None if sequence.skeleton is None else get_registry().skeleton(sequence.skeleton)
+        note(**{"from": sequence.skeleton})
+        return sequence.remap(self._target, source=source)
 
 
 @attrs.frozen
@@ -66,7 +73,7 @@ class Select:
         selected = sequence.select(
             individuals=self.individuals, frames=slice(self.start, self.stop)
         )
-        return selected.with_log("select", attrs.asdict(self))
+        return selected
 
 
 @attrs.frozen
@@ -98,9 +105,7 @@ class ConfidenceFilter:
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         low = sequence.confidences() < self.threshold
         position = np.where(low[..., None], np.nan, sequence.positions())
-        return sequence.replace(position=position).with_log(
-            "confidence_filter", attrs.asdict(self)
-        )
+        return sequence.replace(position=position)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ from posekit.evaluation.scoring import DEFAULT_THRESHOLDS, Evaluation, Evaluatio
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 from posekit.core.sequence import PoseSequence
+from posekit.stages.provenance import apply_stage, note
 
 
 def _joints(value: str | list[str] | None) -> tuple[str, ...] | None:
@@ -44,7 +45,7 @@ class Evaluate:
     >>> gt = np.random.default_rng(0).normal(size=(5, 2, 28, 1))
     >>> seq = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
     >>> path = seq.to_netcdf(pathlib.Path(tempfile.mkdtemp()) / "truth.nc")
-    >>> out = Evaluate(reference=str(path))(seq)
+    >>> out = apply_stage(Evaluate(reference=str(path)), seq)
     >>> out.log[-1]["parameters"]["auc_all"]
     1.0
     """
@@ -94,8 +95,8 @@ class Evaluate:
             f"auc_{g}": None if math.isnan(row["auc"]) else row["auc"]
             for g, row in result.groups.items()
         }
-        parameters = {**attrs.asdict(self), "reference": str(ref_path), **headline}
-        return sequence.with_log("evaluate", parameters)
+        note(reference=str(ref_path), **headline)
+        return sequence
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from posekit.plugins.registry import Registry
 from posekit.render.media import output_format
 from posekit.render.options import TimeRange, check_time
 from posekit.core.sequence import PoseSequence
+from posekit.stages.provenance import apply_stage, note
 
 
 def _time(instance: object, attribute: attrs.Attribute, value: int | str | None) -> None:
@@ -68,7 +69,8 @@ class Render:
     >>> import numpy as np, tempfile, pathlib
     >>> seq = PoseSequence.from_arrays(np.ones((4, 2, 17, 1)), skeleton="coco_17",
     ...                                source_file="clip.json")
-    >>> out = Render(out=pathlib.Path(tempfile.mkdtemp()) / "{stem}.png", height=64)(seq)
+    >>> render = Render(out=pathlib.Path(tempfile.mkdtemp()) / "{stem}.png", height=64)
+    >>> out = apply_stage(render, seq)
     >>> pathlib.Path(out.log[-1]["parameters"]["written"]).name
     'clip.png'
     """
@@ -114,7 +116,8 @@ class Render:
             min_confidence=self.min_confidence,
             progress=False,
         )
-        return sequence.with_log("render", {**attrs.asdict(self), "written": str(written)})
+        note(written=str(written))
+        return sequence
 
 
 @hookimpl

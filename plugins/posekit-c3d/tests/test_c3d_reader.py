@@ -15,6 +15,7 @@ from posekit_c3d.reader import C3DReader
 from posekit.core.errors import PoseFileError
 from posekit.plugins.registry import get_registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.stages.basic import Remap
 
 MARKERS = list(get_skeleton("plug_in_gait_39").joint_names)
 FRAMES = 6
@@ -78,7 +79,7 @@ def test_reads_markers_subjects_units_and_residuals(two_subjects):
 
 def test_remap_gives_the_28_joints_as_weighted_sums_of_markers(two_subjects):
     path, xyz, _ = two_subjects
-    joints = C3DReader().read(path).remap("mpi_inf_3dhp_28")
+    joints = Remap(to="mpi_inf_3dhp_28")(C3DReader().read(path))
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
     position = joints.positions()
     bob = xyz[:, len(MARKERS) : 2 * len(MARKERS)] / 1000
@@ -106,7 +107,7 @@ def test_absent_markers_warn_and_are_missing(tmp_path):
         sequence = C3DReader().read(path)
     assert sequence.individuals == ["subject"]
     assert np.isnan(sequence.positions()[0, :, 0]).all()
-    joints = sequence.remap("mpi_inf_3dhp_28")
+    joints = Remap(to="mpi_inf_3dhp_28")(sequence)
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
     lost = np.isnan(joints.positions()[0]).any(axis=(0, 2))
     assert sorted(names[j] for j in np.flatnonzero(lost)) == ["head", "head_top"]

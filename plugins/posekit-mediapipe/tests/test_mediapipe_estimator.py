@@ -21,8 +21,9 @@ from videos import astronaut, empty_video, moving_astronaut  # beside this file
 
 from posekit.core.errors import InvalidPipelineError, PoseFileError
 from posekit.pipeline.run import Pipeline
-from posekit.plugins.registry import build_registry
+from posekit.plugins.registry import build_registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.stages.basic import Remap
 
 #: Landmarks of the face: nose, eyes, ears, mouth.
 FACE = list(range(11))
@@ -74,8 +75,8 @@ def test_out_of_frame_landmarks_are_missing_with_their_visibility(still):
 def test_remap_gives_measured_hands_feet_and_toes_from_the_mapping(still):
     # The astronaut photo has no feet: use a pose whose every landmark is seen.
     pose = np.arange(33 * 2, dtype=float).reshape(1, 2, 33, 1)
-    sequence = PoseSequence.from_arrays(pose, skeleton="blazepose_33")
-    remapped = sequence.remap("mpi_inf_3dhp_28")
+    sequence = PoseSequence.from_arrays(pose, skeleton=get_skeleton("blazepose_33"))
+    remapped = Remap(to="mpi_inf_3dhp_28")(sequence)
     measured = [k for k, seen in zip(remapped.keypoints, remapped.observed()[0, 0]) if seen]
     assert {"left_foot", "right_foot", "left_toe", "right_toe", "left_hand"} <= set(measured)
     assert len(measured) == 18 and "pelvis" not in measured

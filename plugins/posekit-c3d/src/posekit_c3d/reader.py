@@ -150,7 +150,7 @@ class C3DReader:
         return PoseSequence.from_arrays(
             position,
             confidence,
-            skeleton=skeleton.name,
+            skeleton=skeleton,
             individuals=individuals,
             fps=rate,
             imputed=imputed,

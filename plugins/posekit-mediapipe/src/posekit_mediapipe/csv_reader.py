@@ -90,7 +90,7 @@ class MediapipeCsvReader:
         return PoseSequence.from_arrays(
             position,
             confidence,
-            skeleton=SKELETON,
+            skeleton=get_skeleton(SKELETON),
             individuals=individuals,
             fps=self.fps,
             source_software="MediaPipe",

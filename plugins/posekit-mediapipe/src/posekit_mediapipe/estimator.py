@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 
 from posekit.plugins.hookspecs import hookimpl
-from posekit.plugins.registry import Registry
+from posekit.plugins.registry import Registry, get_skeleton
 from posekit.core.sequence import PoseSequence
 from posekit_mediapipe.frames import open_frames
 from posekit_mediapipe.tracks import track_ids
@@ -139,7 +139,7 @@ class MediapipeEstimator:
         sequence = PoseSequence.from_arrays(
             position,
             confidence,
-            skeleton=SKELETON,
+            skeleton=get_skeleton(SKELETON),
             individuals=individuals,
             fps=fps,
             source_software=f"MediaPipe {_mediapipe_version()} Pose (BlazePose full)",
