@@ -36,7 +36,8 @@ import numpy as np
 import yaml
 
 from posekit import Pipeline
-from posekit.evaluation.scoring import evaluate_files, read_sequence
+from posekit.evaluation.files import evaluate_files
+from posekit.io.api import read
 from posekit.render import Style, TimeRange, render
 from posekit.core.sequence import PoseSequence
 
@@ -191,7 +192,7 @@ def multi_person_figure(out: Path | None = None) -> Path:
         result = PoseSequence.read_netcdf(Path(out or tmp) / "alphapose-results.nc")
         return render(
             result, IMAGES / "multi_person.gif",
-            compare=read_sequence(folder / "alphapose-results.json"),
+            compare=read(folder / "alphapose-results.json"),
             time=TimeRange(20, 20 + GIF_FRAMES), style=GIF_STYLE, fps=30,
             titles=["detections, ids by the tracker", "jumps (fast), where present"],
             min_confidence=MIN_CONFIDENCE, progress=False,
@@ -211,7 +212,7 @@ def main() -> None:
 
         alphapose = EXAMPLES / "cmu_02_05" / "alphapose-results.json"
         result = PoseSequence.read_netcdf(out / "alphapose-results.nc")
-        given = body_joints(read_sequence(alphapose))
+        given = body_joints(read(alphapose))
         written = [strip_figure(given, result, IMAGES / "fig1-strip.png")]
         written.append(grid_figure(given.with_attrs(fps=result.fps).remap("mpi_inf_3dhp_28"),
                                    result, 144, IMAGES / "grid.png"))  # fmt: skip
@@ -228,7 +229,7 @@ def main() -> None:
             ("batch.gif", out / "cmu_02_03.nc", EXAMPLES / "batch" / "clips" / "cmu_02_03.json", 0),
         )  # fmt: skip
         for name, output, source, start in gifs:
-            compare = read_sequence(source)
+            compare = read(source)
             written.append(render(
                 PoseSequence.read_netcdf(output), IMAGES / name, compare=compare,
                 time=TimeRange(start, start + GIF_FRAMES), style=GIF_STYLE,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from posekit.pipeline.parameters import describe, parameter_fields
+from posekit.plugins.parameters import describe, parameter_fields
 from posekit.plugins.registry import Entry, Registry, build_registry
 
 PAGE = Path(__file__).parent / "reference" / "pipelines.md"

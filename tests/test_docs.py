@@ -108,17 +108,21 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
     "module",
     [
         "posekit",
+        "posekit.core.catalogue",
+        "posekit.evaluation.plots",
+        "posekit.io.api",
         "posekit.pipeline.batch",
         "posekit.cli.app",
         "posekit.plugins.contracts",
         "posekit.io.choose",
         "posekit.pipeline.overrides",
-        "posekit.pipeline.parameters",
+        "posekit.plugins.parameters",
         "posekit.pipeline.config",
         "posekit.pipeline.report",
         "posekit.pipeline.run",
         "posekit.plugins.registry",
         "posekit.stages.align",
+        "posekit.stages.provenance",
     ],
 )
 def test_docstring_examples_run(module):

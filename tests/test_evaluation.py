@@ -13,9 +13,10 @@ from posekit.evaluation.scoring import (
     UPSAMPLE_JOINTS,
     Evaluation,
     EvaluationError,
-    evaluate_files,
     parse_joints,
 )
+from posekit.evaluation.files import evaluate_files
+from posekit.evaluation.plots import plot_result
 from posekit.plugins.registry import get_skeleton, get_stage
 from posekit.core.sequence import PoseSequence
 from posekit.stages.provenance import apply_stage
@@ -177,7 +178,7 @@ def test_outputs_json_csv_and_plots(tmp_path):
     lines = result.write_csv(tmp_path / "m.csv").read_text().splitlines()
     assert lines[0].startswith("scope,name,pckh@0.2,pckh@0.5,auc")
     assert len(lines) == 1 + 4 + 28
-    paths = result.plot(tmp_path / "plots")
+    paths = plot_result(result, tmp_path / "plots")
     assert [p.name for p in paths] == ["pckh_curves.png", "per_joint.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
     assert "added" in result.table()

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from posekit.io.choose import choose_writer
-from posekit.pipeline.parameters import build
+from posekit.plugins.parameters import build
 from posekit.plugins.registry import build_registry
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "formats.md"

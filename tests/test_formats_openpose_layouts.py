@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from posekit.io._layout_check import bone_score, fitting_layout, same_size_skeletons
 from posekit.io.openpose import OpenPoseReader
-from posekit.pipeline.parameters import build
+from posekit.plugins.parameters import build
 from posekit.plugins.registry import get_skeleton
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from posekit.core.errors import InvalidPipelineError, PipelineError
 from posekit.pipeline.overrides import parse_assignment
-from posekit.pipeline.parameters import build, convert
+from posekit.plugins.parameters import build, convert
 from posekit.pipeline.config import Input, Output
 from posekit.pipeline.run import Pipeline
 from posekit.stages.provenance import apply_stage

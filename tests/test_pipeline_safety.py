@@ -152,7 +152,7 @@ def test_an_unknown_home_folder_is_reported(project, key, value, where):
 
 def test_every_stage_parameter_with_a_wrong_value_is_listed_not_raised():
     """Issue 15, item 5: every registered stage, every parameter, wrong values."""
-    from posekit.pipeline.parameters import parameter_fields
+    from posekit.plugins.parameters import parameter_fields
     from posekit.plugins.registry import get_registry
 
     wrong = ["nope", -1, -1.5, 10**12, float("nan"), None, True, [], {"a": [1]}, "~nouser_x/y"]
@@ -193,7 +193,7 @@ def test_out_of_range_values_and_missing_files_are_listed(tmp_path, stage, param
 
 
 def test_every_float_parameter_refuses_nan_and_infinity():
-    from posekit.pipeline.parameters import parameter_fields
+    from posekit.plugins.parameters import parameter_fields
     from posekit.plugins.registry import get_registry
 
     checked = 0

@@ -149,6 +149,11 @@ def unknown_name_message(kind: str, name: str, known: Any) -> str:
     return f"unknown {kind} {name!r}{hint} (known: {', '.join(names)})"
 
 
+class ParameterError(PosekitError, ValueError):
+    """Parameters of a reader, writer or stage given in Python that it does not take,
+    or values of a wrong type (a pipeline reports these as :class:`PipelineError`)."""
+
+
 class PoseSequenceError(PosekitError):
     """Arrays or a dataset do not form a valid PoseSequence."""
 

@@ -43,7 +43,7 @@ from posekit.core.sequence import PoseSequence
 from posekit.io._values import is_fps
 from posekit.pipeline import safe_yaml
 from posekit.pipeline.overrides import apply_overrides
-from posekit.pipeline.parameters import build
+from posekit.plugins.parameters import build
 from posekit.plugins.registry import Registry, UnknownNameError
 
 StageLike = Callable[[PoseSequence], PoseSequence]

@@ -22,7 +22,7 @@ from posekit.core.errors import PipelineError, PoseFileError, PosekitError, brie
 from posekit.core.sequence import PoseSequence
 from posekit.io.choose import choose_reader, choose_writer
 from posekit.pipeline.config import output_path, output_pattern, output_template, template_problem
-from posekit.pipeline.parameters import build
+from posekit.plugins.parameters import build
 from posekit.plugins.registry import Registry, UnknownNameError
 
 if TYPE_CHECKING:

@@ -83,11 +83,11 @@ class Evaluate:
         )
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        from posekit.evaluation.scoring import read_sequence
+        from posekit.io.api import read
 
         ref_path = self._reference_path(sequence)
         evaluation = Evaluation(thresholds=self.thresholds)
-        evaluation.add(ref_path.stem, sequence, read_sequence(ref_path), given=self.given)
+        evaluation.add(ref_path.stem, sequence, read(ref_path), given=self.given)
         result = evaluation.result()
         if self.output is not None:
             result.write_json(self.output)

@@ -86,7 +86,7 @@ class Render:
     min_confidence: float | None = None
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        from posekit.evaluation.scoring import read_sequence
+        from posekit.io.api import read
         from posekit.render import Style, render
 
         source = sequence.dataset.attrs.get("source_file")
@@ -107,7 +107,7 @@ class Render:
         written = render(
             sequence,
             filled(self.out),
-            compare=read_sequence(compare) if compare is not None else None,
+            compare=read(compare) if compare is not None else None,
             video=filled(self.video),
             time=TimeRange(self.start, self.end),
             style=Style(height=self.height, joint_names=self.joint_names),

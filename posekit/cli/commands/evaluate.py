@@ -59,7 +59,9 @@ def evaluate(
       posekit evaluate out/ eval/test/truth/ --input eval/test/upsample/ --json scores.json --plots plots/
     """
     from posekit.core.errors import PosekitError
-    from posekit.evaluation.scoring import evaluate_files, parse_joints
+    from posekit.evaluation.files import evaluate_files
+    from posekit.evaluation.plots import plot_result
+    from posekit.evaluation.scoring import parse_joints
 
     if given is not None and input is not None:
         raise typer.BadParameter("give either --given or --input, not both", param_hint="--given")
@@ -86,7 +88,7 @@ def evaluate(
     if csv_file is not None:
         written.append(result.write_csv(csv_file))
     if plots is not None:
-        written.extend(result.plot(plots))
+        written.extend(plot_result(result, plots))
     for path in written:
         typer.echo(f"wrote {path}")
     for name in result.missing["pred"]:

@@ -40,7 +40,7 @@ def info(
     from posekit.io.choose import choose_reader
     from posekit.io.tracking import ids_origin
     from posekit.pipeline.overrides import parse_assignment
-    from posekit.pipeline.parameters import build
+    from posekit.plugins.parameters import build
     from posekit.plugins.registry import get_registry
 
     try:

@@ -62,16 +62,16 @@ def render(
       posekit render out/clip.nc --out clip.mp4 --video clip.mp4 --start 2s --end 6s
     """
     from posekit.core.errors import PosekitError
-    from posekit.evaluation.scoring import read_sequence
+    from posekit.io.api import read
     from posekit.render import Style, TimeRange
     from posekit.render import render as render_file
 
     target = out if out is not None else file.with_suffix(".gif")
     try:
         written = render_file(
-            read_sequence(file),
+            read(file),
             target,
-            compare=read_sequence(compare) if compare is not None else None,
+            compare=read(compare) if compare is not None else None,
             video=video,
             time=TimeRange(start, end),
             style=Style(height=height, joint_names=joint_names),
