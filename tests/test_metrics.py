@@ -168,10 +168,12 @@ def test_summarize() -> None:
     assert set(summary) == set(groups)
     assert summary["given"] == pytest.approx(
         {"pckh@0.1": 0.5, "pckh@0.5": 1.0, "pckh@1": 1.0,
-         "auc": (101 + (100 - 25 + 1)) / (2 * 101), "mean_error": 0.125}
+         "auc": (101 + (100 - 25 + 1)) / (2 * 101), "mean_error": 0.125, "missing": 0.0,
+         "count": 16}
     )
     assert summary["added"] == pytest.approx(
-        {"pckh@0.1": 0.5, "pckh@0.5": 0.5, "pckh@1": 0.5, "auc": 0.5, "mean_error": 0.0}
+        {"pckh@0.1": 0.5, "pckh@0.5": 0.5, "pckh@1": 0.5, "auc": 0.5, "mean_error": 0.0,
+         "missing": 0.5, "count": 8}
     )
     assert summary["all"]["pckh@0.1"] == pytest.approx(3 / 6)
     assert summary["all"]["mean_error"] == pytest.approx(2 * 0.25 / 5)

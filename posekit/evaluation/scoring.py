@@ -47,7 +47,15 @@ import numpy as np
 
 from posekit.core.errors import PosekitError
 from posekit.core.sequence import PoseSequence
-from posekit.ops.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
+from posekit.ops.metrics import (
+    AUC_THRESHOLDS,
+    accelerations,
+    excess_jitter,
+    head_size,
+    metric_row,
+    normalized_errors,
+    pckh,
+)
 
 #: The 12 joints the upsampling condition gives (JUMPS paper; EVALUATION.md).
 UPSAMPLE_JOINTS: tuple[str, ...] = (
@@ -89,25 +97,6 @@ def parse_joints(text: str | Sequence[str]) -> tuple[str, ...]:
 def measured(sequence: PoseSequence) -> np.ndarray:
     """``(individual, time, keypoint)``: finite and not imputed (a measured value)."""
     return sequence.observed() & ~sequence.imputed_flags()
-
-
-def _metric_row(errors: np.ndarray, thresholds: Sequence[float]) -> dict[str, float]:
-    """PCKh per threshold, AUC, mean error and entry count of a flat error array."""
-    valid = errors[~np.isnan(errors)]
-    finite = valid[np.isfinite(valid)]
-    row = {f"pckh@{t:g}": float(p) for t, p in zip(thresholds, pckh(valid, thresholds))}
-    row["auc"] = float(np.mean(pckh(valid, AUC_THRESHOLDS))) if valid.size else math.nan
-    row["mean_error"] = float(np.mean(finite)) if finite.size else math.nan
-    row["missing"] = float(np.mean(np.isinf(valid))) if valid.size else math.nan
-    row["count"] = int(valid.size)
-    return row
-
-
-def _jitter(pred_acc: np.ndarray, gt_acc: np.ndarray) -> float:
-    keep = np.isfinite(pred_acc) & np.isfinite(gt_acc)
-    if not keep.any():
-        return math.nan
-    return float(np.mean(pred_acc[keep]) - np.mean(gt_acc[keep]))
 
 
 @attrs.define
@@ -332,8 +321,8 @@ class Evaluation:
         errors = normalized_errors(pred_pos, gt, head)
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = np.where(head > 0, head, np.nan)[:, 1:-1, None]
-            pred_acc = np.linalg.norm(np.diff(pred_pos, n=2, axis=1), axis=-1) / scale
-            gt_acc = np.linalg.norm(np.diff(gt, n=2, axis=1), axis=-1) / scale
+            pred_acc = accelerations(pred_pos) / scale
+            gt_acc = accelerations(gt) / scale
         given_mask, seen = self._given_mask(name, keypoints, ref, pred, pred_ind, given, input)
         self._clips.append(_Clip(name, errors, pred_acc, gt_acc, given_mask, seen))
 
@@ -394,14 +383,14 @@ class Evaluation:
                 gt_acc.append(clip.gt_acc[mask[:, 1:-1]])
             return (
                 np.concatenate(errs),
-                _jitter(np.concatenate(pred_acc), np.concatenate(gt_acc)),
+                excess_jitter(np.concatenate(pred_acc), np.concatenate(gt_acc)),
             )
 
         def rows(clips: list[_Clip]) -> tuple[dict, dict]:
             groups, curves = {}, {}
             for group in GROUPS:
                 errors, jit = pooled(clips, group)
-                groups[group] = {**_metric_row(errors, self.thresholds), "jitter": jit}
+                groups[group] = {**metric_row(errors, self.thresholds), "jitter": jit}
                 curves[group] = pckh(errors, AUC_THRESHOLDS).tolist()
             return groups, curves
 
@@ -409,12 +398,12 @@ class Evaluation:
         joints = {}
         for j, joint in enumerate(keypoints):
             errors = np.concatenate([c.errors[..., j].ravel() for c in self._clips])
-            jit = _jitter(
+            jit = excess_jitter(
                 np.concatenate([c.pred_acc[..., j].ravel() for c in self._clips]),
                 np.concatenate([c.gt_acc[..., j].ravel() for c in self._clips]),
             )
             given = any(c.given[:, j].any() for c in self._clips)
-            joints[joint] = {**_metric_row(errors, self.thresholds), "jitter": jit,
+            joints[joint] = {**metric_row(errors, self.thresholds), "jitter": jit,
                              "given": given}
         clips = {c.name: rows([c])[0] for c in self._clips}
         return EvaluationResult(

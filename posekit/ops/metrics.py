@@ -229,8 +229,40 @@ def jitter(pred: ArrayLike, gt: ArrayLike) -> float:
     >>> jitter(gt, gt)
     0.0
     """
-    pred_acc = np.linalg.norm(np.diff(np.asarray(pred, dtype=float), n=2, axis=-3), axis=-1)
-    gt_acc = np.linalg.norm(np.diff(np.asarray(gt, dtype=float), n=2, axis=-3), axis=-1)
+    return excess_jitter(accelerations(pred), accelerations(gt))
+
+
+def accelerations(positions: ArrayLike) -> NDArray[np.float64]:
+    """Acceleration magnitudes: the norm of the second difference along frames.
+
+    Parameters
+    ----------
+    positions
+        Shape ``(..., T, J, D)``, T >= 3.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., T - 2, J)``; NaN where a frame of the difference is missing.
+
+    Examples
+    --------
+    >>> accelerations(np.array([[[0.0, 0.0]], [[1.0, 0.0]], [[0.0, 0.0]]]))
+    array([[2.]])
+    """
+    return np.linalg.norm(np.diff(np.asarray(positions, dtype=float), n=2, axis=-3), axis=-1)
+
+
+def excess_jitter(pred_acc: ArrayLike, gt_acc: ArrayLike) -> float:
+    """Mean of ``pred_acc`` minus mean of ``gt_acc``, both over the entries where both
+    are finite (see :func:`jitter`); NaN if there is none.
+
+    Examples
+    --------
+    >>> excess_jitter([2.0, 1.0, np.nan], [0.0, 0.0, 5.0])
+    1.5
+    """
+    pred_acc, gt_acc = np.asarray(pred_acc, dtype=float), np.asarray(gt_acc, dtype=float)
     keep = np.isfinite(pred_acc) & np.isfinite(gt_acc)
     if not keep.any():
         return float("nan")
@@ -261,9 +293,7 @@ def summarize(
     Returns
     -------
     dict
-        For each group, a dict with ``"pckh@<t>"`` per threshold (``t`` formatted
-        with ``:g``), ``"auc"`` and ``"mean_error"`` (head units, over the finite
-        errors, i.e. over the predicted entries with ground truth).
+        For each group, its :func:`metric_row` (errors in head units).
 
     Examples
     --------
@@ -271,15 +301,36 @@ def summarize(
     >>> gt[0, 1] = [0.0, 1.0]
     >>> pred = gt + [0.2, 0.0]
     >>> summarize(pred, gt, {"all": [0, 1, 2], "head": [0, 1]}, 1, 0)["head"]
-    {'pckh@0.1': 0.0, 'pckh@0.5': 1.0, 'pckh@1': 1.0, 'auc': 0.801980198019802, 'mean_error': 0.2}
+    {'pckh@0.1': 0.0, 'pckh@0.5': 1.0, 'pckh@1': 1.0, 'auc': 0.801980198019802, 'mean_error': 0.2, 'missing': 0.0, 'count': 2}
     """
     errors = normalized_errors(pred, gt, head_size(gt, head_top_index, neck_index))
-    summary: dict[str, dict[str, float]] = {}
-    for name, joints in groups.items():
-        group = errors[..., list(joints)]
-        finite = group[np.isfinite(group)]
-        row = {f"pckh@{t:g}": float(p) for t, p in zip(thresholds, pckh(group, thresholds))}
-        row["auc"] = auc(group)
-        row["mean_error"] = float(np.mean(finite)) if finite.size else float("nan")
-        summary[name] = row
-    return summary
+    return {name: metric_row(errors[..., list(joints)], thresholds) for name, joints in groups.items()}
+
+
+def metric_row(errors: ArrayLike, thresholds: Sequence[float]) -> dict[str, float]:
+    """The metrics of a set of normalized errors (any shape; NaN entries are excluded,
+    infinite ones are missing predictions).
+
+    Returns
+    -------
+    dict
+        ``"pckh@<t>"`` per threshold (``t`` formatted with ``:g``), ``"auc"``,
+        ``"mean_error"`` (over the finite errors: the predicted entries),
+        ``"missing"`` (the share of missing predictions) and ``"count"`` (the entries).
+
+    Examples
+    --------
+    >>> metric_row(np.array([0.0, 0.2, np.inf, np.nan]), [0.5])
+    {'pckh@0.5': 0.6666666666666666, 'auc': 0.6006600660066006, 'mean_error': 0.1, 'missing': 0.3333333333333333, 'count': 3}
+    """
+    errors = np.asarray(errors, dtype=float)
+    valid = errors[~np.isnan(errors)]
+    finite = valid[np.isfinite(valid)]
+    row: dict[str, float] = {
+        f"pckh@{t:g}": float(p) for t, p in zip(thresholds, pckh(valid, thresholds), strict=True)
+    }
+    row["auc"] = auc(valid)
+    row["mean_error"] = float(np.mean(finite)) if finite.size else float("nan")
+    row["missing"] = float(np.mean(np.isinf(valid))) if valid.size else float("nan")
+    row["count"] = int(valid.size)
+    return row
