@@ -142,20 +142,24 @@ def test_help_has_an_example(name):
     assert name is None or "Example:" in result.stdout
 
 
-def test_cli_never_imports_torch():
+def test_cli_never_imports_torch_matplotlib_or_dask():
     code = (
         "import sys\n"
         "from posekit.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('torch' in sys.modules)\n"
+        "print(sorted(m for m in ('torch', 'matplotlib', 'dask') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "False"
-    timing = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import posekit.cli.app"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert "posekit.cli.app" in timing.stderr and "torch" not in timing.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    for module in ("posekit.cli", "posekit.cli.app"):
+        timing = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        imported = {line.rsplit("|", 1)[-1].strip() for line in timing.stderr.splitlines()}
+        assert module in imported
+        heavy = {name for name in imported if name.split(".")[0] in ("torch", "matplotlib", "dask")}
+        assert heavy == set(), f"{module} imports {sorted(heavy)}"
 
 
 def test_python_dash_m_posekit(project):

@@ -9,6 +9,7 @@ from pathlib import Path
 from posekit.core.errors import PosekitError
 from posekit.render.options import Style, TimeRange
 from posekit.core.sequence import PoseSequence
+from posekit.ops.confidence import drop_low_confidence
 
 #: Frame rate of the output when neither the caller, the sequence nor the video gives one.
 DEFAULT_FPS = 30.0
@@ -116,7 +117,6 @@ def render(
 
     require("matplotlib", "matplotlib", "rendering")
     from posekit.render.draw import FrameRenderer
-    from posekit.stages.basic import ConfidenceFilter
 
     out = Path(out)
     suffix = output_format(out)
@@ -128,7 +128,7 @@ def render(
         frames = frames[:1]
     panels = [sequence] if compare is None else [compare, sequence]
     if min_confidence is not None:
-        panels = [ConfidenceFilter(threshold=min_confidence)(s) for s in panels]
+        panels = [drop_low_confidence(s, min_confidence) for s in panels]
     renderer = FrameRenderer(
         [s.select(frames=slice(frames.start, frames.stop)) for s in panels],
         [describe(s, t) for s, t in zip(panels, titles or map(_name, panels), strict=True)],

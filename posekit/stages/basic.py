@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import attrs
-import numpy as np
 
 from posekit.plugins.hookspecs import hookimpl
 from posekit.core.skeleton import Skeleton
+from posekit.ops.confidence import drop_low_confidence
 from posekit.plugins.registry import Registry, get_registry
 from posekit.stages.provenance import note
 from posekit.core.sequence import PoseSequence
@@ -26,6 +26,7 @@ class Remap:
 
     Examples
     --------
+    >>> import numpy as np
     >>> seq = PoseSequence.from_arrays(np.ones((2, 2, 17, 1)), skeleton="coco_17")
     >>> Remap(to="mpi_inf_3dhp_28")(seq).n_keypoints
     28
@@ -59,6 +60,7 @@ class Select:
 
     Examples
     --------
+    >>> import numpy as np
     >>> seq = PoseSequence.from_arrays(np.ones((9, 2, 17, 2)), skeleton="coco_17")
     >>> out = Select(individuals=["id_1"], start=3)(seq)
     >>> out.individuals, out.n_frames
@@ -89,6 +91,7 @@ class ConfidenceFilter:
 
     Examples
     --------
+    >>> import numpy as np
     >>> conf = np.array([0.9, 0.1]).reshape(1, 2, 1)
     >>> seq = PoseSequence.from_arrays(np.ones((1, 2, 2, 1)), conf, keypoints=["a", "b"])
     >>> ConfidenceFilter(threshold=0.3)(seq).observed()[0, 0].tolist()
@@ -103,9 +106,7 @@ class ConfidenceFilter:
             raise ValueError(f"threshold must lie in [0, 1], got {value}")
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        low = sequence.confidences() < self.threshold
-        position = np.where(low[..., None], np.nan, sequence.positions())
-        return sequence.replace(position=position)
+        return drop_low_confidence(sequence, self.threshold)
 
 
 @hookimpl
