@@ -36,10 +36,10 @@ import numpy as np
 import yaml
 
 from posekit import Pipeline
+from posekit.core.sequence import PoseSequence
 from posekit.evaluation.files import evaluate_files
 from posekit.io.api import read
 from posekit.render import Style, TimeRange, render
-from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
@@ -164,8 +164,8 @@ def windows_figure(n_frames: int, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from posekit.stages.jumps import PRESETS, WINDOW
     from posekit.jumps.windowing import Closest
+    from posekit.stages.jumps import PRESETS, WINDOW
 
     starts = Closest(overlap=float(PRESETS["fast"]["overlap"])).starts(n_frames, WINDOW)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(starts) + 1.0))

@@ -40,8 +40,8 @@ HIDDEN_FRAMES = (60, 90)
 
 def openpose_sequence(truth: np.ndarray, clip: str = CLIP, seed: int = SEED):
     """The BODY_25 :class:`~posekit.core.sequence.PoseSequence` a detector would give."""
-    from posekit.plugins.registry import get_skeleton
     from posekit.core.sequence import PoseSequence
+    from posekit.plugins.registry import get_skeleton
 
     rng = clip_rng(seed, clip, "eval_hpe")
     noisy = truth + rng.normal(size=truth.shape) * (HPE_NOISE * head_size(truth))[:, None, None]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
 
 FPS = 30
 FRAMES = 90

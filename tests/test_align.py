@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posekit.core.errors import PoseSequenceError
-from posekit.pipeline.run import Pipeline
 from posekit.core.sequence import PoseSequence
+from posekit.pipeline.run import Pipeline
 from posekit.stages.align import Align, mean_pose
 from posekit.stages.provenance import apply_stage
 

@@ -18,11 +18,11 @@ import yaml
 from pose_files import alphapose_records, write_json
 from typer.testing import CliRunner
 
-from posekit.pipeline import batch
 from posekit.cli.app import app
 from posekit.core.errors import ClusterError
-from posekit.pipeline.run import Pipeline
 from posekit.core.sequence import PoseSequence
+from posekit.pipeline import batch
+from posekit.pipeline.run import Pipeline
 
 distributed = pytest.importorskip("dask.distributed")
 runner = CliRunner()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from posekit.plugins.registry import build_registry
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "docs").rglob("*.md"))

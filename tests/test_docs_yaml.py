@@ -19,9 +19,9 @@ import pytest
 from format_fixtures import openpose_frame, person_2d
 from pose_files import alphapose_records
 
+from posekit.core.sequence import PoseSequence
 from posekit.pipeline import safe_yaml
 from posekit.pipeline.run import Pipeline
-from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [

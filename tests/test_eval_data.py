@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from synthetic_mocap import write_mocap_folder
 
-from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
 from training.build_eval import (
     CONDITIONS,
     GAP_LENGTH,
@@ -189,7 +189,8 @@ def test_tables_and_results_page(built, tmp_path):
 
 
 def test_diagnosis_paths(built, tmp_path):
-    from training.diagnose_jumps import PATHS, main as diagnose
+    from training.diagnose_jumps import PATHS
+    from training.diagnose_jumps import main as diagnose
 
     _, _, folder = built
     results = diagnose(["--split", "test", "--eval", str(folder.parent), "--limit", "1",

@@ -9,16 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from posekit.cli.app import app
+from posekit.core.sequence import PoseSequence
+from posekit.evaluation.files import evaluate_files
+from posekit.evaluation.plots import plot_result
 from posekit.evaluation.scoring import (
     UPSAMPLE_JOINTS,
     Evaluation,
     EvaluationError,
     parse_joints,
 )
-from posekit.evaluation.files import evaluate_files
-from posekit.evaluation.plots import plot_result
 from posekit.plugins.registry import get_skeleton, get_stage
-from posekit.core.sequence import PoseSequence
 from posekit.stages.provenance import apply_stage
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from posekit import Pipeline
+from posekit.core.sequence import PoseSequence
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.openpose import OpenPoseReader
-from posekit.core.sequence import PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

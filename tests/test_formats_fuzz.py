@@ -33,12 +33,12 @@ from pose_files import (
 )
 
 from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.coco import CocoReader
 from posekit.io.dlc import DeepLabCutReader
 from posekit.io.mmpose import MMPoseReader
 from posekit.io.openpose import OpenPoseReader
-from posekit.core.sequence import PoseSequence
 
 SETTINGS = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None

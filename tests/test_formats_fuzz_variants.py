@@ -16,11 +16,11 @@ from test_formats_coco_unnamed import halpe_annotations
 from test_formats_fuzz import SETTINGS, _mutated_csv, _mutated_text, _read_or_pose_file_error
 from test_io_trc_csv import trc_text
 
+from posekit.core.sequence import PoseSequence
 from posekit.io.coco import CocoReader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.openpose import OpenPoseReader
 from posekit.io.trc import TrcReader
-from posekit.core.sequence import PoseSequence
 
 # The readers' notes (dropped face arrays, markers without a joint) are expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

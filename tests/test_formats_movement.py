@@ -15,8 +15,8 @@ import pytest
 import xarray as xr
 
 from posekit.baselines.interpolate import Interpolate
-from posekit.io.netcdf import NetcdfReader, NetcdfWriter
 from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.io.netcdf import NetcdfReader, NetcdfWriter
 
 
 def gappy_sequence(fps: float | None = None) -> PoseSequence:

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from posekit.core.sequence import PoseSequence
 from posekit.jumps.grid import (
     ENTRIES,
     from_grid,
@@ -15,7 +16,6 @@ from posekit.jumps.grid import (
     to_grid,
 )
 from posekit.plugins.registry import get_skeleton
-from posekit.core.sequence import PoseSequence
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, width=64)
 with_nan = st.floats(-1e6, 1e6, width=64) | st.just(float("nan"))

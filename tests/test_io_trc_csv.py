@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.io.choose import choose_reader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.trc import TrcReader, snake_case
 from posekit.plugins.registry import get_skeleton
-from posekit.core.sequence import PoseSequence
 
 
 def trc_text(

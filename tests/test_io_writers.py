@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from posekit.core.errors import PoseFileError, PoseSequenceError
+from posekit.core.sequence import PoseSequence
 from posekit.io.alphapose import AlphaPoseReader, AlphaPoseWriter
 from posekit.io.csv import CsvWriter
 from posekit.io.openpose import OpenPoseReader, OpenPoseWriter
 from posekit.plugins.registry import get_registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 
 def sample(

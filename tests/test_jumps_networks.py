@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.jumps.grid import from_grid, mirror_grid, to_grid
 from posekit.jumps.encoding import (
     default_mean_pose,
     encoder_input,
     mirror_positions,
 )
+from posekit.jumps.grid import from_grid, mirror_grid, to_grid
 from posekit.jumps.networks import (
     LATENT,
     Critic,

@@ -9,14 +9,14 @@ import pytest
 import yaml
 
 from posekit.core.errors import InvalidPipelineError, PipelineError
-from posekit.pipeline.overrides import parse_assignment
-from posekit.plugins.parameters import build, convert
-from posekit.pipeline.config import Input, Output
-from posekit.pipeline.run import Pipeline
-from posekit.stages.provenance import apply_stage
-from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.pipeline.config import Input, Output
+from posekit.pipeline.overrides import parse_assignment
+from posekit.pipeline.run import Pipeline
+from posekit.plugins.parameters import build, convert
+from posekit.plugins.registry import get_skeleton
 from posekit.stages.basic import ConfidenceFilter, Remap
+from posekit.stages.provenance import apply_stage
 
 
 def make_sequence(frames: int = 5, individuals: int = 1, seed: int = 0) -> PoseSequence:

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.core.atomic import atomic_path, stale_temporaries
 from posekit.cli.app import app
+from posekit.core.atomic import atomic_path, stale_temporaries
 from posekit.core.errors import InvalidPipelineError, PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.io.netcdf import NetcdfWriter
 from posekit.pipeline.run import Pipeline
-from posekit.core.sequence import PoseSequence
 
 runner = CliRunner()
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from posekit.core.errors import InvalidPipelineError
+from posekit.core.sequence import PoseSequence
 from posekit.pipeline.run import Pipeline
 from posekit.plugins.registry import PluginContractError, build_registry
-from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import Remap
 
 

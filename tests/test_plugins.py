@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from posekit.plugins.registry import build_registry
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "plugins" / "posekit-mediapipe"

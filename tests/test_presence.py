@@ -12,8 +12,8 @@ from hypothesis.extra import numpy as hnp
 
 from posekit.baselines.interpolate import Interpolate
 from posekit.core.presence import bridge_gaps, presence
-from posekit.plugins.registry import get_registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import get_registry, get_skeleton
 
 N_FRAMES = 1235
 #: The second person's detections: 41 + 35 = 76 frames of 1,235, with a 5-frame miss.

@@ -34,10 +34,10 @@ def test_silent_when_stderr_is_no_terminal(monkeypatch):
 def test_pipeline_run_asks_stages_for_bars_unless_quiet(tmp_path):
     import numpy as np
 
-    from posekit.pipeline.config import Input, Output
-    from posekit.pipeline.run import Pipeline
     from posekit.core.progress import _SHOW
     from posekit.core.sequence import PoseSequence
+    from posekit.pipeline.config import Input, Output
+    from posekit.pipeline.run import Pipeline
 
     PoseSequence.from_arrays(np.ones((3, 2, 17, 1)), skeleton="coco_17").to_netcdf(
         tmp_path / "a.nc"

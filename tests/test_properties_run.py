@@ -29,8 +29,8 @@ from synthetic_mocap import amc_text, asf_text
 from typer.testing import CliRunner
 
 from posekit.cli.app import app
-from posekit.pipeline.run import Pipeline
 from posekit.core.sequence import PoseSequence
+from posekit.pipeline.run import Pipeline
 
 SETTINGS = settings(
     max_examples=40, deadline=None, database=None,

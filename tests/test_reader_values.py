@@ -14,6 +14,7 @@ from pose_files import DLC_SINGLE, alphapose_records, write_json
 from synthetic_mocap import amc_text, asf_text
 
 from posekit.core.errors import InvalidPipelineError, PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.io._values import ValueRepairWarning
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.asf_amc import AsfAmcReader, read_amc
@@ -21,7 +22,6 @@ from posekit.io.bvh import BvhReader
 from posekit.io.dlc import DeepLabCutReader
 from posekit.io.netcdf import NetcdfReader
 from posekit.pipeline.run import Pipeline
-from posekit.core.sequence import PoseSequence
 
 
 # -- coordinates and confidences (JSON readers share the rules through assemble) --------

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from posekit.cli.app import app
 from posekit.core.errors import PosekitError
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.registry import get_skeleton
 from posekit.render import Style, TimeRange, render
 from posekit.render.draw import HOLLOW, SIDE_COLOURS, FrameRenderer
 from posekit.render.media import MissingDependencyError, write_frames
-from posekit.core.sequence import PoseSequence
 
 # A standing COCO-17 person in pixels (y down), facing the camera: their left is on
 # the image's right.

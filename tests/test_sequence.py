@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from posekit.core.errors import PoseFileError, PoseSequenceError
-from posekit.plugins.registry import get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import get_skeleton
 
 
 def test_from_arrays_defaults():

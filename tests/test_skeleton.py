@@ -3,8 +3,8 @@
 import pytest
 
 from posekit.core.errors import RemapError, SkeletonFileError
-from posekit.plugins.registry import get_registry, get_skeleton
 from posekit.core.skeleton import joint_mapping, load_skeleton
+from posekit.plugins.registry import get_registry, get_skeleton
 
 GOOD = '''
 name = "tiny"

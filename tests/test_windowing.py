@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from posekit.plugins.registry import get_registry
 from posekit.jumps.windowing import Blend, Closest, pad_to_window
+from posekit.plugins.registry import get_registry
 
 WINDOW = 24
 

@@ -60,8 +60,8 @@ from posekit.pipeline.config import (
 )
 from posekit.pipeline.plan import Job, Plan, check_run
 from posekit.pipeline.report import FileResult, RunReport
-from posekit.stages.provenance import apply_stage
 from posekit.plugins.registry import Registry, get_registry, registry_in_use
+from posekit.stages.provenance import apply_stage
 
 
 @attrs.frozen

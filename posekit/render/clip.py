@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from posekit.core.errors import PosekitError
-from posekit.render.options import Style, TimeRange
 from posekit.core.sequence import PoseSequence
 from posekit.ops.confidence import drop_low_confidence
+from posekit.render.options import Style, TimeRange
 
 #: Frame rate of the output when neither the caller, the sequence nor the video gives one.
 DEFAULT_FPS = 30.0

@@ -21,10 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from posekit.core.errors import PosekitError
-from posekit.plugins.registry import get_skeleton
-from posekit.render.options import Style
 from posekit.core.sequence import PoseSequence
 from posekit.core.skeleton import Skeleton
+from posekit.plugins.registry import get_skeleton
+from posekit.render.options import Style
 
 #: Colour of each side (left and right as the person sees it).
 SIDE_COLOURS: dict[str, str] = {"left": "#1f77b4", "right": "#d62728", "center": "#3c3c3c"}

@@ -26,10 +26,10 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseSequenceError
-from posekit.plugins.hookspecs import hookimpl
-from posekit.ops.procrustes import SimilarityTransform, fit_similarity
-from posekit.plugins.registry import Registry
 from posekit.core.sequence import PoseSequence
+from posekit.ops.procrustes import SimilarityTransform, fit_similarity
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry
 
 ROTATION, SCALE, TRANSLATION = "align_rotation", "align_scale", "align_translation"
 _MEAN_ITERATIONS = 20

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import attrs
 
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.sequence import PoseSequence
 from posekit.core.skeleton import Skeleton
 from posekit.ops.confidence import drop_low_confidence
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_registry
 from posekit.stages.provenance import note
-from posekit.core.sequence import PoseSequence
 
 
 @attrs.frozen

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import attrs
 
+from posekit.core.sequence import PoseSequence
 from posekit.evaluation.scoring import DEFAULT_THRESHOLDS, Evaluation, EvaluationError, parse_joints
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.core.sequence import PoseSequence
 from posekit.stages.provenance import apply_stage, note
 
 

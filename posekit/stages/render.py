@@ -11,11 +11,11 @@ from pathlib import Path
 import attrs
 
 from posekit.core.errors import PosekitError
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 from posekit.render.media import output_format
 from posekit.render.options import TimeRange, check_time
-from posekit.core.sequence import PoseSequence
 from posekit.stages.provenance import apply_stage, note
 
 

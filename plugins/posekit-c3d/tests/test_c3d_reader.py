@@ -13,8 +13,8 @@ import yaml
 from posekit_c3d.reader import C3DReader
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.registry import get_registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.plugins.registry import get_registry, get_skeleton
 from posekit.stages.basic import Remap
 
 MARKERS = list(get_skeleton("plug_in_gait_39").joint_names)

@@ -20,9 +20,9 @@ from posekit_mediapipe.estimator import MediapipeEstimator
 from videos import astronaut, empty_video, moving_astronaut  # beside this file
 
 from posekit.core.errors import InvalidPipelineError, PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.pipeline.run import Pipeline
 from posekit.plugins.registry import build_registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 from posekit.stages.basic import Remap
 
 #: Landmarks of the face: nose, eyes, ears, mouth.

@@ -33,9 +33,9 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 #: Metres per unit of ``POINT:UNITS``.
 UNITS = {"mm": 1e-3, "cm": 1e-2, "m": 1.0}

@@ -19,9 +19,9 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 SKELETON = "blazepose_33"
 HEADER_2D = ["frame", "individual", "landmark", "x", "y", "visibility"]

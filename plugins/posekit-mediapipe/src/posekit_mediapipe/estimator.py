@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 from posekit_mediapipe.frames import open_frames
 from posekit_mediapipe.tracks import track_ids
 
