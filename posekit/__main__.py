@@ -1,5 +1,5 @@
 """``python -m posekit``: the same as the ``posekit`` command."""
 
-from posekit.cli.app import app
+from posekit.cli import app
 
 app()

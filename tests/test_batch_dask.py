@@ -18,7 +18,7 @@ import yaml
 from pose_files import alphapose_records, write_json
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.errors import ClusterError
 from posekit.core.sequence import PoseSequence
 from posekit.pipeline import batch
@@ -202,7 +202,7 @@ def test_without_dask_the_error_names_the_pip_command(project, monkeypatch):
 def test_the_cli_never_imports_dask():
     code = (
         "import sys\n"
-        "from posekit.cli.app import app\n"
+        "from posekit.cli import app\n"
         "import posekit.pipeline.batch, posekit.pipeline.run\n"
         "try:\n    app(['run', '--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.cli.app import COMMANDS, app
+from posekit.cli.main import COMMANDS, app
 from posekit.core.sequence import PoseSequence
 
 runner = CliRunner()
@@ -145,13 +145,13 @@ def test_help_has_an_example(name):
 def test_cli_never_imports_torch_matplotlib_or_dask():
     code = (
         "import sys\n"
-        "from posekit.cli.app import app\n"
+        "from posekit.cli import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('torch', 'matplotlib', 'dask') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
-    for module in ("posekit.cli", "posekit.cli.app"):
+    for module in ("posekit.cli", "posekit.cli.main"):
         timing = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],
             capture_output=True, text=True, check=True,

@@ -112,7 +112,7 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
         "posekit.evaluation.plots",
         "posekit.io.api",
         "posekit.pipeline.batch",
-        "posekit.cli.app",
+        "posekit.cli.main",
         "posekit.plugins.contracts",
         "posekit.io.choose",
         "posekit.pipeline.overrides",

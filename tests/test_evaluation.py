@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.sequence import PoseSequence
 from posekit.evaluation.files import evaluate_files
 from posekit.evaluation.plots import plot_result

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.atomic import atomic_path, stale_temporaries
 from posekit.core.errors import InvalidPipelineError, PoseFileError
 from posekit.core.sequence import PoseSequence

@@ -28,7 +28,7 @@ from pose_files import DLC_SINGLE, alphapose_records, coco_results, mmpose_video
 from synthetic_mocap import amc_text, asf_text
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.sequence import PoseSequence
 from posekit.pipeline.run import Pipeline
 

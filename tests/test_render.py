@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.errors import PosekitError
 from posekit.core.sequence import PoseSequence
 from posekit.plugins.registry import get_skeleton
@@ -290,7 +290,7 @@ def test_render_step_is_checked_before_any_work(tmp_path):
 
 def test_the_command_line_does_not_import_matplotlib():
     code = (
-        "import sys; from typer.testing import CliRunner; from posekit.cli.app import app; "
+        "import sys; from typer.testing import CliRunner; from posekit.cli import app; "
         "from posekit.plugins.registry import get_registry; get_registry(); "
         "CliRunner().invoke(app, ['render', '--help']); "
         "print('matplotlib' in sys.modules, 'torch' in sys.modules)"

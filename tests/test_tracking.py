@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pose_files import write_json, write_openpose_folder
 from typer.testing import CliRunner
 
-from posekit.cli.app import app
+from posekit.cli import app
 from posekit.core.errors import PoseFileError
 from posekit.io.alphapose import AlphaPoseReader
 from posekit.io.coco import CocoReader

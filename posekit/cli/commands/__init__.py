@@ -1,1 +1,1 @@
-"""The subcommands of the ``posekit`` command line, one module each (see :mod:`posekit.cli.app`)."""
+"""The subcommands of the ``posekit`` command line, one module each (see :mod:`posekit.cli.main`)."""
