@@ -14,7 +14,7 @@ from posekit.pipeline.config import Input, Output
 from posekit.pipeline.overrides import parse_assignment
 from posekit.pipeline.run import Pipeline
 from posekit.plugins.parameters import build, convert
-from posekit.plugins.registry import get_skeleton
+from posekit.plugins.registry import build_registry, get_skeleton
 from posekit.stages.basic import ConfidenceFilter, Remap
 from posekit.stages.provenance import apply_stage
 
@@ -363,3 +363,25 @@ def test_import_posekit_is_light_and_exports_pipeline_lazily():
     )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert done.stdout.split("\n")[:2] == ["[]", "posekit.pipeline.run"]
+
+
+def test_stage_names_resolve_against_the_pipelines_registry(tmp_path):
+    """A skeleton only a pipeline's own registry knows is found by the remap stage, and
+    the shared registry is never asked."""
+    folder = tmp_path / "skeletons"
+    folder.mkdir()
+    (folder / "stick_2.toml").write_text(
+        'name = "stick_2"\ndescription = "neck and head top"\nsource = "test"\n'
+        'convention = "left and right as the person sees it"\n'
+        'joints = [["neck", ""], ["head_top", "neck"]]\n'
+        '[from.mpi_inf_3dhp_28]\nneck = "neck"\nhead_top = "head_top"\n'
+    )
+    registry = build_registry(entry_points=False)
+    registry.add_skeleton_folder(folder)
+    with pytest.raises(InvalidPipelineError, match="stick_2"):
+        Pipeline.from_dict({"steps": [{"remap": {"to": "stick_2"}}]})
+    pipeline = Pipeline.from_dict({"steps": [{"remap": {"to": "stick_2"}}]}, registry=registry)
+    hub = PoseSequence.from_arrays(np.ones((3, 2, 28, 1)), skeleton="mpi_inf_3dhp_28")
+    out = pipeline(hub)
+    assert out.skeleton == "stick_2" and out.keypoints == ["neck", "head_top"]
+    assert out.observed().all() and out.log[-1]["parameters"]["to"] == "stick_2"
