@@ -385,3 +385,20 @@ def test_stage_names_resolve_against_the_pipelines_registry(tmp_path):
     out = pipeline(hub)
     assert out.skeleton == "stick_2" and out.keypoints == ["neck", "head_top"]
     assert out.observed().all() and out.log[-1]["parameters"]["to"] == "stick_2"
+
+
+def test_a_built_pipeline_is_checked_once(clips, monkeypatch):
+    """from_dict globs the inputs and builds the readers; run uses that plan."""
+    import posekit.pipeline.run as run_module
+
+    calls = []
+    check_run = run_module.check_run
+    monkeypatch.setattr(run_module, "check_run", lambda *a: calls.append(a) or check_run(*a))
+    data = {"input": {"path": "data/*.nc"}, "steps": ["select"], "output": {"path": "out/{stem}.nc"}}
+    pipeline = Pipeline.from_dict(data, base=clips)
+    report = pipeline.run(progress=False)
+    assert report.ok and len(report.files) == 3 and len(calls) == 1
+    Pipeline(steps=[], input=Input("data/*.nc"), output=Output("o/{stem}.nc"), base=clips).run(
+        progress=False
+    )
+    assert len(calls) == 2  # a pipeline built in Python is checked when it runs
