@@ -36,8 +36,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from posekit.core.atomic import atomic_path
 from posekit.core.errors import PosekitError
 from posekit.core.sequence import PoseSequence
 from posekit.ops.metrics import (
@@ -225,17 +224,10 @@ def _json_ready(value: Any) -> Any:
 
 
 def _write_text(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a text file atomically (:func:`posekit.core.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 @attrs.define
