@@ -32,7 +32,9 @@ def builtin_skeleton_names() -> tuple[str, ...]:
     """
     folder = importlib.resources.files(PACKAGE)
     return tuple(
-        sorted(item.name[: -len(".toml")] for item in folder.iterdir() if item.name.endswith(".toml"))
+        sorted(
+            item.name[: -len(".toml")] for item in folder.iterdir() if item.name.endswith(".toml")
+        )
     )
 
 

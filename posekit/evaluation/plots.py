@@ -54,8 +54,7 @@ def plot_result(result: EvaluationResult, folder: str | Path) -> list[Path]:
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(8, 0.4 * len(names)), 4.5))
     ax.bar(x - 0.2, [_nan(result.joints[n]["auc"]) for n in names], 0.4, label="AUC")
-    ax.bar(x + 0.2, [_nan(result.joints[n].get("pckh@0.5")) for n in names], 0.4,
-           label="PCKh@0.5")
+    ax.bar(x + 0.2, [_nan(result.joints[n].get("pckh@0.5")) for n in names], 0.4, label="PCKh@0.5")
     labels = [f"{n} (given)" if result.joints[n].get("given") else n for n in names]
     ax.set_xticks(x, labels, rotation=70, ha="right", fontsize=8)
     ax.set(ylabel="score", ylim=(0, 1.01))

@@ -20,7 +20,11 @@ from posekit.plugins.registry import Entry, Registry, get_registry
 
 
 def read(
-    path: str | Path, reader: str | None = None, *, registry: Registry | None = None, **parameters: Any
+    path: str | Path,
+    reader: str | None = None,
+    *,
+    registry: Registry | None = None,
+    **parameters: Any,
 ) -> PoseSequence:
     """Read a pose file (or folder) into a PoseSequence.
 
@@ -58,7 +62,9 @@ def read(
     """
     registry = registry or get_registry()
     path = Path(path)
-    entry = registry.entry("reader", reader) if reader is not None else choose_reader(path, registry)
+    entry = (
+        registry.entry("reader", reader) if reader is not None else choose_reader(path, registry)
+    )
     return _built(entry, parameters).read(path)
 
 
@@ -107,7 +113,9 @@ def write(
     """
     registry = registry or get_registry()
     path = Path(path)
-    entry = registry.entry("writer", writer) if writer is not None else choose_writer(path, registry)
+    entry = (
+        registry.entry("writer", writer) if writer is not None else choose_writer(path, registry)
+    )
     _built(entry, parameters).write(sequence, path)
     return path
 

@@ -138,9 +138,7 @@ def read_pipeline_file(path: Path) -> Any:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise InvalidPipelineError(
-            [PipelineError(path, f"cannot read: {err.strerror}")]
-        ) from None
+        raise InvalidPipelineError([PipelineError(path, f"cannot read: {err.strerror}")]) from None
     try:
         return safe_yaml.load(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
@@ -236,9 +234,7 @@ def parse_steps(
     return steps, labels
 
 
-def parse_section(
-    data: dict[str, Any], name: str, source: str, errors: list[PipelineError]
-) -> Any:
+def parse_section(data: dict[str, Any], name: str, source: str, errors: list[PipelineError]) -> Any:
     """``Input`` or ``Output`` from its mapping; None if absent or (with problems in
     ``errors``) malformed."""
     section = data.get(name)

@@ -82,6 +82,7 @@ def check_steps(pipeline: Pipeline, errors: list[PipelineError]) -> None:
             key = next((k for k in ("model", "reference") if hasattr(step, k)), None)
             errors.append(PipelineError(pipeline.source, str(err), step=label, key=key))
 
+
 def input_jobs(pipeline: Pipeline, registry: Registry, errors: list[PipelineError]) -> list[Job]:
     """The files to read, each with its reader; problems go to ``errors``.
 
@@ -104,7 +105,9 @@ def input_jobs(pipeline: Pipeline, registry: Registry, errors: list[PipelineErro
     matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     if pipeline.input.estimator is not None:
         return estimator_jobs(pipeline, pipeline.input.estimator, matches, registry, errors)
-    paths = [p for p in matches if p.is_file() or (p.is_dir() and reads_folder(pipeline, p, registry))]
+    paths = [
+        p for p in matches if p.is_file() or (p.is_dir() and reads_folder(pipeline, p, registry))
+    ]
     if not paths:
         errors.append(
             PipelineError(pipeline.source, f"no file matches {pattern}", step="input", key="path")
@@ -125,7 +128,9 @@ def input_jobs(pipeline: Pipeline, registry: Registry, errors: list[PipelineErro
             jobs.append(Job(path, None, problem=str(err)))
             continue
         if entry.name not in readers:
-            readers[entry.name], problems = build(entry.cls, pipeline.input.parameters, pipeline.base)
+            readers[entry.name], problems = build(
+                entry.cls, pipeline.input.parameters, pipeline.base
+            )
             for problem in problems:
                 errors.append(
                     PipelineError(
@@ -139,7 +144,13 @@ def input_jobs(pipeline: Pipeline, registry: Registry, errors: list[PipelineErro
             jobs.append(Job(path, readers[entry.name].read))
     return jobs
 
-def estimator_jobs(pipeline: Pipeline, name: str, matches: list[Path], registry: Registry, errors: list[PipelineError]
+
+def estimator_jobs(
+    pipeline: Pipeline,
+    name: str,
+    matches: list[Path],
+    registry: Registry,
+    errors: list[PipelineError],
 ) -> list[Job]:
     """The videos (or image folders) an estimator runs on; problems go to ``errors``."""
     assert pipeline.input is not None
@@ -171,6 +182,7 @@ def estimator_jobs(pipeline: Pipeline, name: str, matches: list[Path], registry:
             jobs.append(Job(path, estimator.estimate, f"estimate ({name})"))
     return jobs
 
+
 def reads_folder(pipeline: Pipeline, folder: Path, registry: Registry) -> bool:
     """Whether a matched folder is an input (see :meth:`_input_jobs`)."""
     assert pipeline.input is not None
@@ -181,6 +193,7 @@ def reads_folder(pipeline: Pipeline, folder: Path, registry: Registry) -> bool:
     except PoseFileError:
         return False
     return True
+
 
 def build_writer(pipeline: Pipeline, registry: Registry, errors: list[PipelineError]) -> Any:
     """The writer object, or None with the problems added to ``errors``."""
@@ -201,7 +214,9 @@ def build_writer(pipeline: Pipeline, registry: Registry, errors: list[PipelineEr
         )
     return writer
 
-def check_outputs(pipeline: Pipeline, jobs: list[Job], errors: list[PipelineError], protected: frozenset[Path]
+
+def check_outputs(
+    pipeline: Pipeline, jobs: list[Job], errors: list[PipelineError], protected: frozenset[Path]
 ) -> None:
     """Placeholders known, no two inputs writing one file, no input overwritten, and
     the output folders creatable and writable."""

@@ -109,7 +109,9 @@ class Pipeline:
 
     @labels.default
     def _default_labels(self) -> tuple[str, ...]:
-        return tuple(f"steps[{i}] ({get_registry().stage_name(s)})" for i, s in enumerate(self.steps, 1))
+        return tuple(
+            f"steps[{i}] ({get_registry().stage_name(s)})" for i, s in enumerate(self.steps, 1)
+        )
 
     def __call__(self, sequence: PoseSequence) -> PoseSequence:
         """Run every step on a sequence, each adding its provenance entry
@@ -329,7 +331,9 @@ class Pipeline:
             where = "write"
             clock = time.perf_counter()
             for individual, part in _parts(sequence, self.output.path):
-                target = output_path(output_template(self.base, self.output.path), job.path, individual)
+                target = output_path(
+                    output_template(self.base, self.output.path), job.path, individual
+                )
                 if target.resolve() in protected:
                     raise PipelineError(
                         self.source, f"{target} is a file this run reads; it is not overwritten"
