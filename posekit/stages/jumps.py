@@ -16,12 +16,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PosekitError
-from posekit.jumps.grid import SKELETON
-from posekit.plugins.hookspecs import hookimpl
-from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
-from posekit.plugins.registry import Registry, get_registry
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap, presence
 from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.jumps.grid import SKELETON
 from posekit.jumps.windowing import pad_to_window
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_registry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +40,11 @@ PRESETS: dict[str, dict[str, float | int]] = {
     "fast": {"iterations": 60, "starts": 1, "overlap": 0.5, "patience": 3, "learning_rate": 1.0},
 }
 
+
+#: Frames the completion stage sees at a time, and the frames of context it gets on
+#: each side (more than a second and more than the default ``max_gap``).
+COMPLETION_BLOCK = 9000
+COMPLETION_MARGIN = 120
 
 #: Joints the default ``jumps`` takes from its completion (ridge regression) rather than
 #: from the generator: where the ridge baseline is ahead of the shipped model on the CMU
@@ -232,10 +237,26 @@ class Jumps:
         settings.update(procrustes=self.procrustes, encoder_init=self.encoder_init)
         return settings
 
-    def _complete(self, sequence: PoseSequence) -> np.ndarray:
-        """``(I, T, 28, 2)`` positions of the ``completion`` stage's output; NaN where
-        it could not fill a joint (the encoder then sees that joint as missing)."""
-        return get_registry().entry("stage", self.completion).cls()(sequence).positions()
+    def _complete(self, sequence: PoseSequence, individual: int) -> np.ndarray:
+        """``(T, 28, 2)`` float32 positions of the ``completion`` stage's output for one
+        individual; NaN where it could not fill a joint (the encoder then sees that
+        joint as missing).
+
+        The stage sees :data:`COMPLETION_BLOCK` frames at a time with
+        :data:`COMPLETION_MARGIN` frames of context on each side, so its memory does
+        not grow with the file (the completions are local in time: a scale averaged
+        over a second, gaps of at most ``max_gap`` frames).
+        """
+        stage = get_registry().entry("stage", self.completion).cls()
+        name = [sequence.individuals[individual]]
+        n_frames = sequence.n_frames
+        out = np.empty((n_frames, sequence.n_keypoints, 2), np.float32)
+        for first in range(0, n_frames, COMPLETION_BLOCK):
+            last = min(first + COMPLETION_BLOCK, n_frames)
+            low, high = max(first - COMPLETION_MARGIN, 0), min(last + COMPLETION_MARGIN, n_frames)
+            part = stage(sequence.select(individuals=name, frames=slice(low, high))).positions()
+            out[first:last] = part[0, first - low : last - low]
+        return out
 
     def settings(self) -> InpaintSettings:
         """The latent optimisation's settings (preset and parameters resolved)."""
@@ -281,6 +302,8 @@ class Jumps:
         n_frames = sequence.n_frames
         starts = strategy.starts(max(n_frames, WINDOW), WINDOW)
 
+        # Windows run only where the person is present; nothing is made elsewhere.
+        present = presence(sequence, self.max_gap)  # (I, T)
         active = [i for i in range(len(positions)) if observed[i].any()]
         for i in sorted(set(range(len(positions))) - set(active)):
             warnings.warn(
@@ -288,39 +311,41 @@ class Jumps:
                 "it is left missing",
                 stacklevel=2,
             )
+        needed = {i: _windows_present(present[i], starts) for i in active}
         output = positions.copy()
         imputed = sequence.imputed_flags().copy()
         skeleton = get_registry().skeleton(SKELETON)
         hops = skeleton.hop_distances()
         taken = [skeleton.joint_names.index(name) for name in self.taken_joints()]
         iterations: list[np.ndarray] = []
-        if active:
-            complete = self._complete(sequence) if self.completion is not None else None
-            with progress_bar(len(active) * len(starts), "jumps") as bar:
-                for i in active:
-                    windows = _Windows.cut(positions[i], observed[i], None if complete is None
-                                           else complete[i], starts)
-                    estimate, losses, steps = self._inpaint(model, settings, windows, i, batch,
-                                                            bar.update)
-                    iterations.append(steps)
-                    merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
-                    if self.keep_observed and self.attach:
-                        merged = attach_to_observed(merged, positions[i], observed[i], hops,
-                                                    self.attach_smoothing)
-                    # Joints the input never has come from the completion (consistent with
-                    # the measured joints already); gaps in measured joints stay JUMPS's.
-                    absent = [j for j in taken if not observed[i][:, j].any()]
-                    if absent:
-                        merged = _take_joints(merged, complete[i], absent)
-                    if self.keep_observed:
-                        merged = np.where(observed[i][..., None], positions[i], merged)
-                        imputed[i] |= ~observed[i]
-                    else:
-                        imputed[i] = True
+        with progress_bar(sum(len(run) for run in needed.values()), "jumps") as bar:
+            for i, run in needed.items():
+                complete = None if self.completion is None else self._complete(sequence, i)
+                windows = _Windows.cut(positions[i], observed[i], complete, starts)
+                estimate, losses, steps = self._inpaint(
+                    model, settings, windows, run, i, batch, bar.update
+                )
+                iterations.append(steps)
+                merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
+                if self.keep_observed and self.attach:
+                    merged = attach_to_observed(
+                        merged, positions[i], observed[i], hops, self.attach_smoothing
+                    )
+                # Joints the input never has come from the completion (consistent with
+                # the measured joints already); gaps in measured joints stay JUMPS's.
+                absent = [j for j in taken if not observed[i][:, j].any()]
+                if absent:
+                    merged = _take_joints(merged, complete, absent)
+                if self.keep_observed:  # output[i] holds the measured positions
+                    np.copyto(output[i], merged, where=~observed[i][..., None])
+                    imputed[i] |= ~observed[i]
+                else:
                     output[i] = merged
-        new_confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
-        filled = sequence.replace(position=output, confidence=new_confidence, imputed=imputed)
-        return keep_present(sequence, filled, self.max_gap).with_log(
+                    imputed[i] = True
+                output[i][~present[i]] = np.nan
+                imputed[i] &= present[i][:, None]
+        confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
+        return sequence.replace(position=output, confidence=confidence, imputed=imputed).with_log(
             "jumps", {**attrs.asdict(self), "resolved": resolved,
                       "model_sha256": model.metadata.get("sha256"),
                       "run": _run_record(iterations, batch, device)})
@@ -330,27 +355,29 @@ class Jumps:
         model: JumpsModel,
         settings: InpaintSettings,
         windows: _Windows,
+        run: np.ndarray,
         individual: int,
         batch: int,
         advance: Callable[[int], object],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inpaint one individual's windows, ``batch`` at a time.
+        """Inpaint the windows ``run`` (indices) of one individual, ``batch`` at a time.
 
-        Returns the generated windows ``(W, 24, 28, 2)`` (float32), their per-frame
-        contextual losses ``(W, 24)`` and the steps each took ``(W,)``; ``advance(n)`` is
-        called after every batch of ``n`` windows.
+        Returns the generated windows ``(W, 24, 28, 2)`` (float32; NaN for the windows
+        not run), their per-frame contextual losses ``(W, 24)`` (NaN likewise) and the
+        steps each window run took ``(len(run),)``; ``advance(n)`` is called after every
+        batch of ``n`` windows.
         """
         import torch
 
         from posekit.jumps.inpaint import inpaint_windows
 
         n_windows = len(windows.starts)
-        estimate = np.empty((n_windows, WINDOW, *windows.positions.shape[1:]), np.float32)
-        losses = np.empty((n_windows, WINDOW), np.float32)
-        steps = np.empty(n_windows, np.int64)
+        estimate = np.full((n_windows, WINDOW, *windows.positions.shape[1:]), np.nan, np.float32)
+        losses = np.full((n_windows, WINDOW), np.nan, np.float32)
+        steps = np.empty(len(run), np.int64)
         n_prior = settings.starts - int(settings.encoder_init)
-        for first in range(0, n_windows, batch):
-            part = slice(first, min(first + batch, n_windows))
+        for first in range(0, len(run), batch):
+            part = run[first : first + batch]
             positions, mask, complete = windows.batch(part)
             result = inpaint_windows(
                 model, torch.from_numpy(positions), torch.from_numpy(mask).float(), settings,
@@ -361,9 +388,25 @@ class Jumps:
             )
             estimate[part] = result.positions.cpu().numpy()
             losses[part] = result.frame_losses.cpu().numpy()
-            steps[part] = result.iterations.cpu().numpy()
-            advance(part.stop - part.start)
+            steps[first : first + len(part)] = result.iterations.cpu().numpy()
+            advance(len(part))
         return estimate, losses, steps
+
+
+def _windows_present(present: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indices of the windows (first frames ``starts``) with a frame where ``present``
+    ``(T,)`` is True (the padded frames after ``T`` count as absent).
+
+    Examples
+    --------
+    >>> present = np.zeros(60, bool)
+    >>> present[30:40] = True
+    >>> _windows_present(present, np.array([0, 12, 24, 36])).tolist()
+    [1, 2, 3]
+    """
+    padded = np.zeros(max(len(present), int(starts[-1]) + WINDOW), bool)
+    padded[: len(present)] = present
+    return np.flatnonzero(padded[starts[:, None] + np.arange(WINDOW)].any(axis=1))
 
 
 def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> np.ndarray:
@@ -412,7 +455,7 @@ class _Windows:
         return cls(
             pad_to_window(finite, WINDOW),
             pad_to_window(observed, WINDOW),
-            None if complete is None else pad_to_window(complete.astype(np.float32), WINDOW),
+            None if complete is None else pad_to_window(complete, WINDOW),
             starts,
         )
 
@@ -421,33 +464,33 @@ class _Windows:
         """Frames after padding (at least one window)."""
         return len(self.mask)
 
-    def batch(self, part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def batch(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Positions ``(B, 24, 28, 2)``, mask ``(B, 24, 28)`` and completion of the
-        windows ``part``."""
+        windows ``part`` (indices)."""
         frames = self.starts[part, None] + np.arange(WINDOW)
         complete = None if self.complete is None else self.complete[frames]
         return self.positions[frames], self.mask[frames], complete
 
 
 def prior_samples(
-    seed: int, individual: int, windows: slice, n_samples: int, latent: int
+    seed: int, individual: int, windows: np.ndarray, n_samples: int, latent: int
 ) -> np.ndarray:
     """``(B, n_samples, latent)`` samples of the prior ``N(0, I)`` for the windows
-    ``windows`` of an individual: each window's from its own seed, so a result does not
-    depend on how the windows are batched.
+    ``windows`` (indices) of an individual: each window's from its own seed, so a
+    result does not depend on how the windows are batched or which are run.
 
     Examples
     --------
-    >>> a = prior_samples(0, 0, slice(0, 3), 2, 4)
-    >>> b = prior_samples(0, 0, slice(2, 3), 2, 4)
+    >>> a = prior_samples(0, 0, np.arange(3), 2, 4)
+    >>> b = prior_samples(0, 0, np.array([2]), 2, 4)
     >>> a.shape, bool((a[2] == b[0]).all())
     ((3, 2, 4), True)
     """
     if n_samples == 0:
-        return np.zeros((windows.stop - windows.start, 0, latent), np.float32)
+        return np.zeros((len(windows), 0, latent), np.float32)
     return np.stack([
-        np.random.default_rng([seed, individual, w]).standard_normal((n_samples, latent))
-        for w in range(windows.start, windows.stop)
+        np.random.default_rng([seed, individual, int(w)]).standard_normal((n_samples, latent))
+        for w in windows
     ]).astype(np.float32)
 
 
