@@ -124,7 +124,7 @@ class Jumps:
         Seed of the prior samples; results are deterministic for a seed on CPU.
     batch_windows
         Windows optimised together at most: they stream through the networks in
-        batches of this size, so memory stays flat however long the file. None: 256 on
+        batches of this size, so memory stays flat however long the file. None: 64 on
         a CPU, and on CUDA as many as fill half the free GPU memory
         (:func:`cuda_batch_windows`).
     max_gap
@@ -327,6 +327,7 @@ class Jumps:
                 )
                 iterations.append(steps)
                 merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
+                del estimate, losses, windows  # long files: hold one whole-length copy at a time
                 if self.keep_observed and self.attach:
                     merged = attach_to_observed(
                         merged, positions[i], observed[i], hops, self.attach_smoothing
@@ -335,7 +336,7 @@ class Jumps:
                 # the measured joints already); gaps in measured joints stay JUMPS's.
                 absent = [j for j in taken if not observed[i][:, j].any()]
                 if absent:
-                    merged = _take_joints(merged, complete, absent)
+                    _take_joints(merged, complete, absent)
                 if self.keep_observed:  # output[i] holds the measured positions
                     np.copyto(output[i], merged, where=~observed[i][..., None])
                     imputed[i] |= ~observed[i]
@@ -409,21 +410,20 @@ def _windows_present(present: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(padded[starts[:, None] + np.arange(WINDOW)].any(axis=1))
 
 
-def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> np.ndarray:
-    """``generated`` ``(T, 28, 2)`` with ``joints`` replaced by ``completed``'s values
-    where those are finite.
+def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> None:
+    """Replace ``joints`` of ``generated`` ``(T, 28, 2)``, in place, by ``completed``'s
+    values where those are finite.
 
     Examples
     --------
     >>> generated, completed = np.zeros((2, 28, 2)), np.ones((2, 28, 2))
     >>> completed[1, 3] = np.nan
-    >>> _take_joints(generated, completed, [3])[:, 3, 0].tolist()
+    >>> _take_joints(generated, completed, [3])
+    >>> generated[:, 3, 0].tolist()
     [1.0, 0.0]
     """
-    out = generated.copy()
     part = completed[:, joints]
-    out[:, joints] = np.where(np.isfinite(part), part, generated[:, joints])
-    return out
+    generated[:, joints] = np.where(np.isfinite(part), part, generated[:, joints])
 
 
 @attrs.frozen
@@ -431,9 +431,9 @@ class _Windows:
     """One individual's sequence cut into windows on demand (a batch at a time, so the
     windows of a long file never all exist at once).
 
-    ``positions`` ``(T', 28, 2)`` are the measured values (0 where not observed) and
-    ``mask`` ``(T', 28)`` the observed joints, both padded to a window's length;
-    ``complete`` the completion stage's output (or None), padded alike.
+    ``positions`` ``(T', 28, 2)`` are the measured values and ``mask`` ``(T', 28)`` the
+    observed joints, both padded to a window's length; ``complete`` the completion
+    stage's output (or None), padded alike. A batch's unobserved values are 0.
     """
 
     positions: np.ndarray
@@ -451,9 +451,8 @@ class _Windows:
     ) -> _Windows:
         """From an individual's ``(T, 28, 2)`` positions, ``(T, 28)`` observed joints,
         completion (or None) and the windows' first frames."""
-        finite = np.where(observed[..., None], positions, 0.0).astype(np.float32)
         return cls(
-            pad_to_window(finite, WINDOW),
+            pad_to_window(positions, WINDOW),
             pad_to_window(observed, WINDOW),
             None if complete is None else pad_to_window(complete, WINDOW),
             starts,
@@ -465,11 +464,13 @@ class _Windows:
         return len(self.mask)
 
     def batch(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Positions ``(B, 24, 28, 2)``, mask ``(B, 24, 28)`` and completion of the
-        windows ``part`` (indices)."""
+        """Positions ``(B, 24, 28, 2)`` (float32, 0 where not observed), mask
+        ``(B, 24, 28)`` and completion of the windows ``part`` (indices)."""
         frames = self.starts[part, None] + np.arange(WINDOW)
+        mask = self.mask[frames]
+        positions = np.where(mask[..., None], self.positions[frames], 0.0).astype(np.float32)
         complete = None if self.complete is None else self.complete[frames]
-        return self.positions[frames], self.mask[frames], complete
+        return positions, mask, complete
 
 
 def prior_samples(
@@ -494,9 +495,9 @@ def prior_samples(
     ]).astype(np.float32)
 
 
-#: Windows per batch on a CPU: large enough that the per-step overhead is small, small
-#: enough that a batch's activations stay well under 200 MB.
-CPU_BATCH_WINDOWS = 256
+#: Windows per batch on a CPU: as fast as 256 on 2 cores (the per-step overhead is
+#: already small), with 100 MB less of activations (benchmarks/jumps_speed.py).
+CPU_BATCH_WINDOWS = 64
 
 
 def default_batch_windows(model: JumpsModel, settings: InpaintSettings, device: str) -> int:
