@@ -46,13 +46,16 @@ PRESETS: dict[str, dict[str, float | int]] = {
 COMPLETION_BLOCK = 9000
 COMPLETION_MARGIN = 120
 
-#: Joints the default ``jumps`` takes from its completion (ridge regression) rather than
-#: from the generator: where the ridge baseline is ahead of the shipped model on the CMU
-#: val split, joint by joint (model card, "Inference settings").
-COMPLETION_JOINTS: tuple[str, ...] = (
-    "spine", "spine2", "spine3", "spine4", "left_clavicle", "right_clavicle", "left_hand",
-    "right_hand",
-)  # fmt: skip
+#: Weight of the completion's value (ridge regression) for each joint the input never
+#: measures; the generator's value (after the attachment) gets the rest, and joints not
+#: named are the generator's alone. Chosen joint by joint on the CMU val split, where
+#: the blend beats taking either source whole (model card, "Inference settings").
+COMPLETION_WEIGHTS: dict[str, float] = {
+    "spine2": 1.0, "left_clavicle": 1.0, "right_clavicle": 1.0, "left_hand": 1.0,
+    "right_hand": 1.0, "spine": 0.75, "spine3": 0.75, "spine4": 0.75, "pelvis": 0.5,
+    "neck": 0.5, "head": 0.25, "head_top": 0.25, "left_foot": 0.25, "right_foot": 0.25,
+    "left_toe": 0.25, "right_toe": 0.25,
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -108,14 +111,16 @@ class Jumps:
         measured joints only (**ours**). Default ``ridge`` (the shipped per-frame ridge
         baseline), chosen on the CMU val split (mean added-joint AUC of ``upsample`` and
         ``hpe``); ``None``: the paper's encoder start from the measured joints.
-    completion_joints
-        Joints taken from the ``completion`` stage's output rather than from the
-        generator, where the completion has them and the individual's input never
-        measures them (**ours**: each source where it is better; JUMPS fills the gaps of
-        measured joints). None: :data:`COMPLETION_JOINTS` when there is a completion (the
-        spine, clavicles and hands, where ridge regression beats the shipped generator;
-        chosen per joint on the CMU val split, see the model card), none without one;
-        ``[]``: every added joint from the generator. Measured joints are kept either way.
+    completion_weights
+        Weight in [0, 1] of the ``completion`` stage's value for each joint the
+        individual's input never measures, blended with the generator's
+        (``(1 - w) * generated + w * completed``; **ours**: each joint from the better
+        mix of the two sources; JUMPS alone fills the gaps of measured joints). Joints
+        not named are the generator's. None: :data:`COMPLETION_WEIGHTS` when there is a
+        completion (1 for spine2, clavicles and hands, down to 0.25 for head, feet and
+        toes; chosen per joint on the CMU val split, see the model card), none without
+        one; ``{}``: every added joint from the generator. Measured joints are kept
+        either way.
     confidence_threshold
         Joints with a confidence below it count as missing.
     device
@@ -162,9 +167,7 @@ class Jumps:
     attach: bool = True
     attach_smoothing: float = 1.0
     completion: str | None = "ridge"
-    completion_joints: tuple[str, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(tuple)
-    )
+    completion_weights: dict[str, float] | None = attrs.field(default=None, hash=False)
     confidence_threshold: float = attrs.field(
         default=0.4, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
@@ -178,11 +181,15 @@ class Jumps:
     def __attrs_post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        if self.completion_joints and self.completion is None:
-            raise ValueError("completion_joints needs a completion stage")
-        unknown = set(self.taken_joints()) - set(get_registry().skeleton(SKELETON).joint_names)
+        if self.completion_weights and self.completion is None:
+            raise ValueError("completion_weights needs a completion stage")
+        weights = self.blend_weights()
+        unknown = set(weights) - set(get_registry().skeleton(SKELETON).joint_names)
         if unknown:
-            raise ValueError(f"completion_joints: {sorted(unknown)} are not joints of {SKELETON}")
+            raise ValueError(f"completion_weights: {sorted(unknown)} are not joints of {SKELETON}")
+        outside = {name: w for name, w in weights.items() if not 0.0 <= w <= 1.0}
+        if outside:
+            raise ValueError(f"completion_weights must be between 0 and 1, got {outside}")
         get_registry().entry("windowing", self.windowing)
         if self.completion is not None:
             get_registry().entry("stage", self.completion)
@@ -213,19 +220,19 @@ class Jumps:
             if callable(getattr(completion, "check", None)):
                 completion.check()
 
-    def taken_joints(self) -> tuple[str, ...]:
-        """The joints taken from the completion (``completion_joints`` resolved).
+    def blend_weights(self) -> dict[str, float]:
+        """The completion's weight per joint (``completion_weights`` resolved).
 
         Examples
         --------
-        >>> Jumps().taken_joints() == COMPLETION_JOINTS
+        >>> Jumps().blend_weights() == COMPLETION_WEIGHTS
         True
-        >>> Jumps(completion=None).taken_joints()
-        ()
+        >>> Jumps(completion=None).blend_weights()
+        {}
         """
-        if self.completion_joints is not None:
-            return self.completion_joints
-        return COMPLETION_JOINTS if self.completion is not None else ()
+        if self.completion_weights is not None:
+            return dict(self.completion_weights)
+        return dict(COMPLETION_WEIGHTS) if self.completion is not None else {}
 
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
@@ -316,7 +323,9 @@ class Jumps:
         imputed = sequence.imputed_flags().copy()
         skeleton = get_registry().skeleton(SKELETON)
         hops = skeleton.hop_distances()
-        taken = [skeleton.joint_names.index(name) for name in self.taken_joints()]
+        weights = {
+            skeleton.joint_names.index(name): w for name, w in self.blend_weights().items() if w
+        }
         iterations: list[np.ndarray] = []
         with progress_bar(sum(len(run) for run in needed.values()), "jumps") as bar:
             for i, run in needed.items():
@@ -332,11 +341,11 @@ class Jumps:
                     merged = attach_to_observed(
                         merged, positions[i], observed[i], hops, self.attach_smoothing
                     )
-                # Joints the input never has come from the completion (consistent with
-                # the measured joints already); gaps in measured joints stay JUMPS's.
-                absent = [j for j in taken if not observed[i][:, j].any()]
+                # Joints the input never has are blended with the completion (consistent
+                # with the measured joints already); gaps in measured joints stay JUMPS's.
+                absent = {j: w for j, w in weights.items() if not observed[i][:, j].any()}
                 if absent:
-                    _take_joints(merged, complete, absent)
+                    _blend_joints(merged, complete, absent)
                 if self.keep_observed:  # output[i] holds the measured positions
                     np.copyto(output[i], merged, where=~observed[i][..., None])
                     imputed[i] |= ~observed[i]
@@ -410,20 +419,23 @@ def _windows_present(present: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(padded[starts[:, None] + np.arange(WINDOW)].any(axis=1))
 
 
-def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> None:
-    """Replace ``joints`` of ``generated`` ``(T, 28, 2)``, in place, by ``completed``'s
-    values where those are finite.
+def _blend_joints(generated: np.ndarray, completed: np.ndarray, weights: dict[int, float]) -> None:
+    """Blend joints of ``generated`` ``(T, 28, 2)``, in place, with ``completed``'s values
+    where those are finite: ``(1 - w) * generated + w * completed`` for joint ``j`` of
+    weight ``w`` in ``weights``.
 
     Examples
     --------
     >>> generated, completed = np.zeros((2, 28, 2)), np.ones((2, 28, 2))
     >>> completed[1, 3] = np.nan
-    >>> _take_joints(generated, completed, [3])
-    >>> generated[:, 3, 0].tolist()
-    [1.0, 0.0]
+    >>> _blend_joints(generated, completed, {3: 1.0, 5: 0.25})
+    >>> generated[:, 3, 0].tolist(), generated[:, 5, 0].tolist()
+    ([1.0, 0.0], [0.25, 0.25])
     """
-    part = completed[:, joints]
-    generated[:, joints] = np.where(np.isfinite(part), part, generated[:, joints])
+    for joint, weight in weights.items():
+        part = completed[:, joint]
+        blend = (1.0 - weight) * generated[:, joint] + weight * part
+        generated[:, joint] = np.where(np.isfinite(part), blend, generated[:, joint])
 
 
 @attrs.frozen
