@@ -1,20 +1,25 @@
-"""Per-joint blends of two sources of the added joints, scored on cached predictions.
+"""Per-joint blends of sources of the added joints, scored on cached predictions.
 
 Reads the caches of :mod:`training.source_cache` and, for every added joint (a joint
-the input never measures), scores ``w · a + (1 − w) · b`` for ``w`` in
-a grid of step 0.25 (``a``, ``b``: two cached sources, e.g. the generator and the ridge
-completion). Every joint's AUC depends only on its own predictions and all added joints
-are scored on the same frames, so the added-joint AUC of a per-joint choice is the mean
-of the chosen joints' AUCs: each joint's weight is chosen on its own.
+the input never measures), scores every weighted sum of the given sources with weights
+on a grid (step 0.25) that sum to 1; with two sources ``a``, ``b`` (e.g. the generator
+and the ridge completion) that is ``w · a + (1 − w) · b``. Every joint's AUC depends
+only on its own predictions and all added joints are scored on the same frames, so the
+added-joint AUC of a per-joint choice is the mean of the chosen joints' AUCs: each
+joint's weights are chosen on their own. With several conditions, one choice serves
+all of them (chosen on the mean of their AUCs); ``--fixed`` scores given weights
+instead, per subject too.
 
 To see whether a choice is noise, the clips are split in two halves (alternate clips,
 and by subject: the first half of the subjects against the second); the weights are
 chosen on one half and scored on the other, both ways.
 
-Example::
+Examples::
 
-    python -m training.blend_sources --cache /tmp/fidelity --split val --condition upsample \\
+    python -m training.blend_sources --cache /tmp/fidelity --split val --condition upsample \
         --sources generator,ridge
+    python -m training.blend_sources --cache /tmp/fidelity --split val \
+        --condition upsample,hpe --sources generator_rw,ridge_window
 """
 
 from __future__ import annotations
