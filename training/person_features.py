@@ -194,6 +194,63 @@ def evaluate(cache: Path, maps, mean, sd, sources: Sequence[str], quantile: floa
     return out
 
 
+def placement(positions: np.ndarray) -> np.ndarray:
+    """Median over a clip ``(T, 28, 2)`` of where added joints sit, in 2D, over the
+    torso length (hip midpoint to shoulder midpoint): the neck's height above the
+    shoulder midpoint along the torso axis, the head size (head top to neck) and the
+    left foot's length (ankle to foot)."""
+    shoulders = (positions[:, 9] + positions[:, 14]) / 2
+    axis = shoulders - (positions[:, 18] + positions[:, 23]) / 2
+    torso = np.linalg.norm(axis, axis=-1)
+    unit = axis / torso[:, None]
+    return np.nanmedian(np.stack([
+        ((positions[:, 5] - shoulders) * unit).sum(-1) / torso,
+        np.linalg.norm(positions[:, 7] - positions[:, 5], axis=-1) / torso,
+        np.linalg.norm(positions[:, 21] - positions[:, 20], axis=-1) / torso,
+    ], axis=-1), axis=0)
+
+
+def correlations(train: Path, cache: Path, quantile: float = 0.9) -> dict[str, dict[str, float]]:
+    """For contrasts of :func:`person_features` (log-ratios of two bones): their spread
+    within a train subject (over clips and cameras) and between train subjects, and
+    their correlation with :func:`placement` over the train clips and over the clips
+    of a cache of :mod:`training.source_cache` (the inputs and the truth of another
+    split). Printed."""
+    with np.load(train) as data:
+        windows, clip = data["windows"], data["clip"]
+        camera, mirrored = data["camera"], data["mirrored"]
+    groups = np.char.add(np.char.add(clip, "/"), np.char.add(camera.astype(str),
+                                                             mirrored.astype(str)))
+    labels, index = np.unique(groups, return_inverse=True)
+    features, targets = [], []
+    for k in range(len(labels)):
+        frames = windows[index == k].reshape(-1, 28, 2).astype(np.float64)
+        features.append(person_features(frames, quantile))
+        targets.append(placement(frames))
+    features, targets = np.array(features), np.array(targets)
+    subjects = np.array([label.split("_")[0] for label in labels])
+    other = load_cache(cache).values()
+    other_features = np.array([person_features(a["input"][0], quantile) for a in other])
+    other_targets = np.array([placement(a["truth"][0]) for a in other])
+    names = list(BONES)
+    out = {}
+    print(f"{'contrast':28s} {'within sd':>9s} {'between':>8s}  corr. train / {cache.stem}: "
+          "neck height, head size, foot length")
+    for a, b in (("torso", "shoulder_width"), ("torso", "thigh"), ("torso", "shin"),
+                 ("torso", "upper_arm"), ("hip_width", "shoulder_width"),
+                 ("upper_arm", "forearm"), ("thigh", "shin")):
+        f = features[:, names.index(a)] - features[:, names.index(b)]
+        g = other_features[:, names.index(a)] - other_features[:, names.index(b)]
+        within = float(np.mean([f[subjects == s].std() for s in np.unique(subjects)]))
+        between = float(np.std([f[subjects == s].mean() for s in np.unique(subjects)]))
+        corr = [(float(np.corrcoef(f, targets[:, k])[0, 1]),
+                 float(np.corrcoef(g, other_targets[:, k])[0, 1])) for k in range(3)]
+        out[f"{a}-{b}"] = {"within": within, "between": between, "corr": corr}
+        print(f"{a + '-' + b:28s} {within:9.3f} {between:8.3f}  "
+              + ", ".join(f"{t:+.2f} / {v:+.2f}" for t, v in corr))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m training.person_features",
                                      description=__doc__.split("\n\n")[0])
@@ -209,7 +266,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--features", default=None,
                         help="comma-separated subset of the features (default: all): "
                              + ",".join(BONES) + ", or contrasts a-b")
+    parser.add_argument("--correlations", action="store_true",
+                        help="only print how well the features predict placement "
+                             "(:func:`correlations`, on the first condition's cache)")
     args = parser.parse_args(argv)
+    if args.correlations:
+        condition = args.conditions.split(",")[0]
+        return correlations(args.train, args.cache / f"{args.split}-{condition}.npz",
+                            args.quantile)
     frames, features, _ = train_frames(args.train, quantile=args.quantile)
     select = feature_selector(args.features)
     maps, mean, sd = fit_maps(frames, select(features), args.alpha, args.alpha_person)
