@@ -178,8 +178,8 @@ def one_hot(index: int, n: int) -> tuple[float, ...]:
     return tuple(1.0 if k == index else 0.0 for k in range(n))
 
 
-#: posekit's current defaults, as a hard choice between the generator (source 0) and
-#: the ridge completion (source 1): ``COMPLETION_JOINTS`` of the jumps stage.
+#: The previous release's defaults, a hard choice between the generator (source 0) and
+#: the ridge completion (source 1), the reference the blends are read against.
 DEFAULTS_CHOICE: dict[str, int] = {
     name: 1 for name in ("spine", "spine2", "spine3", "spine4", "left_clavicle",
                          "right_clavicle", "left_hand", "right_hand")
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         help="a condition, or several (comma-separated): one choice for all")
     parser.add_argument("--sources", default="generator,ridge",
                         help="comma-separated cached sources; the first is the generator when "
-                             "the current defaults are compared")
+                             "the previous hard choice is compared")
     parser.add_argument("--step", type=float, default=0.25)
     parser.add_argument("--fixed", default=None,
                         help="joint=w,...: score these weights of the first of two sources "

@@ -8,7 +8,7 @@ the input, the truth and the positions ``(I, T, 28, 2)`` predicted by each sourc
     The baselines.
 ``generator``
     The ``jumps`` stage with posekit's defaults but every added joint generated
-    (``completion_joints: []``).
+    (``completion_weights: {}``).
 ``defaults``
     The ``jumps`` stage with posekit's defaults.
 ``generator_rw``
@@ -46,9 +46,9 @@ def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES
     stages = {
         "ridge": get_stage("ridge")(),
         "ridge_window": get_stage("ridge_window")(),
-        "generator": get_stage("jumps")(completion_joints=()),
+        "generator": get_stage("jumps")(completion_weights={}),
         "defaults": get_stage("jumps")(),
-        "generator_rw": get_stage("jumps")(completion="ridge_window", completion_joints=()),
+        "generator_rw": get_stage("jumps")(completion="ridge_window", completion_weights={}),
         "generator_encoder": get_stage("jumps")(completion=None),
     }
     out: dict[str, np.ndarray] = {}
