@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from pathlib import Path
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -173,13 +174,15 @@ class AlphaPoseReader:
         )
 
     def _read_records(self, path: Path, records: Iterable[Any]) -> PoseSequence:
-        image_of: list[int] = []
-        scores: list[float] = []
-        tracks: list[int] = []
+        # Per-record numbers in typed arrays, not lists of Python objects that would
+        # stay scattered over the heap the parsed records come and go on.
+        image_of = array("q")
+        scores = array("d")
+        tracks = array("q")
         blocks: list[np.ndarray] = []  # keypoints, _BLOCK records at a time
         rows: list[Any] = []
         images: dict[int | str, int] = {}  # image name -> its index
-        first_records: list[int] = []  # the first record of each image
+        first_records = array("q")  # the first record of each image
         width = -1
         for i, record in enumerate(records):
             if type(record) is not dict:
@@ -253,13 +256,14 @@ class AlphaPoseReader:
             field="image_id",
         )  # fmt: skip
         frames = np.array([order.of[name] for name in names], dtype=np.int64)[
-            np.asarray(image_of)
+            np.frombuffer(image_of, np.int64)
         ]
         missing = (xyc == 0).all(axis=-1)
         tracked = len(tracks) == n and min(tracks) >= 0
         found = individuals(
             path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
-            tracks=np.array(tracks) if tracked else None, scores=np.asarray(scores),
+            tracks=np.frombuffer(tracks, np.int64) if tracked else None,
+            scores=np.frombuffer(scores, np.float64),
             tracking=self.tracking, max_gap=self.track_max_gap,
             max_distance=self.track_max_distance,
         )  # fmt: skip
