@@ -165,9 +165,9 @@ def windows_figure(n_frames: int, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from posekit.jumps.windowing import Closest
-    from posekit.stages.jumps import PRESETS, WINDOW
+    from posekit.jumps.settings import PRESETS, WINDOW
 
-    starts = Closest(overlap=float(PRESETS["fast"]["overlap"])).starts(n_frames, WINDOW)
+    starts = Closest(overlap=PRESETS["fast"].overlap).starts(n_frames, WINDOW)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(starts) + 1.0))
     for row, start in enumerate(starts):
         ax.barh(row, WINDOW, left=start, height=0.6, color="#1f77b4" if row % 2 else "#6baed6")

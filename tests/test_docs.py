@@ -111,6 +111,8 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
         "posekit.core.catalogue",
         "posekit.evaluation.plots",
         "posekit.io.api",
+        "posekit.jumps.settings",
+        "posekit.jumps.upsample",
         "posekit.pipeline.batch",
         "posekit.cli.main",
         "posekit.plugins.contracts",
@@ -122,6 +124,7 @@ def test_quickstart_example_is_reproducible_and_runs(tmp_path):
         "posekit.pipeline.run",
         "posekit.plugins.registry",
         "posekit.stages.align",
+        "posekit.stages.jumps",
         "posekit.stages.provenance",
     ],
 )

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posekit.jumps.checkpoint import JumpsModel
-from posekit.jumps.inpaint import InpaintSettings, _adam_step, inpaint_windows
+from posekit.jumps.inpaint import _adam_step, inpaint_windows
 from posekit.jumps.networks import build_networks
+from posekit.jumps.settings import InpaintSettings
 
 
 @pytest.fixture(scope="module")

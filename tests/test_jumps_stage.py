@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from posekit.core.errors import PosekitError
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.jumps.checkpoint import save_checkpoint
 from posekit.jumps.networks import build_networks
 from posekit.pipeline.run import Pipeline
 from posekit.plugins.registry import get_skeleton
-from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.stages.jumps import Jumps
+from posekit.stages.provenance import apply_stage
 
 UPSAMPLE_JOINTS = [
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -42,7 +43,7 @@ def upsample_input(n_frames, n_individuals=1, seed=0):
 
 def test_output_has_28_joints_and_imputed_flags(untrained_model):
     seq, keep = upsample_input(30, n_individuals=2)
-    out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq)
+    out = apply_stage(Jumps(model=untrained_model, preset="fast", iterations=2), seq)
     assert out.keypoints == list(get_skeleton("mpi_inf_3dhp_28").joint_names)
     assert np.isfinite(out.positions()).all()
     imputed = out.imputed_flags()
@@ -52,6 +53,7 @@ def test_output_has_28_joints_and_imputed_flags(untrained_model):
     np.testing.assert_array_equal(out.positions()[..., keep, :], seq.positions()[..., keep, :])
     entry = out.log[-1]
     assert entry["stage"] == "jumps" and entry["parameters"]["model_sha256"]
+    assert entry["parameters"]["resolved"]["iterations"] == 2 and entry["parameters"]["iterations"] == 2
 
 
 def test_keep_observed_keeps_input_flags_and_measured_confidences(untrained_model):
@@ -231,13 +233,14 @@ def test_batches_give_the_output_of_one_batch(untrained_model, batch, starts):
 
 def test_the_log_says_what_the_run_did(untrained_model):
     seq, _ = upsample_input(50, n_individuals=2)
-    run = Jumps(model=untrained_model, iterations=3, batch_windows=2)(seq).log[-1]["parameters"]["run"]
+    out = apply_stage(Jumps(model=untrained_model, iterations=3, batch_windows=2), seq)
+    run = out.log[-1]["parameters"]["run"]
     assert run["windows"] == 2 * 4 and run["batch_windows"] == 2 and run["device"] == "cpu"
     assert 1 <= run["mean_iterations"] <= run["max_iterations"] <= 3
 
 
 def test_cuda_batches_fill_half_the_free_memory(untrained_model, monkeypatch):
-    import posekit.stages.jumps as stage
+    import posekit.jumps.upsample as stage
     from posekit.jumps.checkpoint import load_model
 
     model = load_model(untrained_model)
@@ -251,7 +254,7 @@ def test_cuda_batches_fill_half_the_free_memory(untrained_model, monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_runs_on_cuda_with_auto_batches(untrained_model):
     seq, _ = upsample_input(100)
-    out = Jumps(model=untrained_model, iterations=3, device="cuda")(seq)
+    out = apply_stage(Jumps(model=untrained_model, iterations=3, device="cuda"), seq)
     run = out.log[-1]["parameters"]["run"]
     assert run["device"] == "cuda" and run["batch_windows"] >= 256
     cpu = Jumps(model=untrained_model, iterations=3, device="cpu")(seq)

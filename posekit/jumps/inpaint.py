@@ -20,52 +20,11 @@ import attrs
 import torch
 from torch import Tensor
 
-from posekit.jumps.grid import from_grid
 from posekit.jumps.checkpoint import JumpsModel
 from posekit.jumps.encoding import default_mean_pose, encoder_input
+from posekit.jumps.grid import from_grid
+from posekit.jumps.settings import InpaintSettings
 from posekit.ops.procrustes import _TOLERANCE_FACTOR
-
-
-@attrs.frozen
-class InpaintSettings:
-    """Settings of the latent optimisation (defaults: the paper's).
-
-    Parameters
-    ----------
-    iterations
-        Adam steps on ``z``.
-    starts
-        Parallel starts per window: ``E(x)`` (if ``encoder_init``) and prior samples.
-    learning_rate, betas
-        Adam settings on ``z``.
-    gamma_position, gamma_velocity, gamma_prior
-        Weights of MPJPE, MPJVE and the critic's score.
-    procrustes
-        Align ``G(z)`` to the input at every step; when False the output is compared
-        in the input's normalised frame as it is (the paper's "w/o P.A." ablation).
-    per_frame
-        One similarity transform per frame (True) or one per window (False); it must
-        match how the model's reconstruction loss aligned during training.
-    encoder_init
-        Start one of the runs from the encoder's code of the input.
-    patience, tolerance
-        Early stopping, per start of each window: a start stops when its loss has not
-        improved by more than ``tolerance`` (relative) for ``patience`` steps;
-        ``patience=0`` runs every start for ``iterations`` steps.
-    """
-
-    iterations: int = 200
-    starts: int = 4
-    learning_rate: float = 1.0
-    betas: tuple[float, float] = (0.8, 0.999)
-    gamma_position: float = 10.0
-    gamma_velocity: float = 5.0
-    gamma_prior: float = 15.0
-    procrustes: bool = True
-    per_frame: bool = True
-    encoder_init: bool = True
-    patience: int = 0
-    tolerance: float = 1e-3
 
 
 @attrs.frozen
