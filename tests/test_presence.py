@@ -14,6 +14,7 @@ from posekit.baselines.interpolate import Interpolate
 from posekit.core.presence import bridge_gaps, presence
 from posekit.core.sequence import PoseSequence
 from posekit.plugins.registry import get_registry, get_skeleton
+from posekit.stages.provenance import apply_stage
 
 N_FRAMES = 1235
 #: The second person's detections: 41 + 35 = 76 frames of 1,235, with a 5-frame miss.
@@ -58,7 +59,7 @@ def source() -> PoseSequence:
 @pytest.mark.parametrize("name", FILLING)
 def test_no_stage_invents_a_whole_person(source: PoseSequence, name: str) -> None:
     assert source.observed()[1].any(axis=-1).sum() == 76
-    out = stage(name)(source)
+    out = apply_stage(stage(name), source)
     frames_with_values = np.isfinite(out.positions()[1]).all(axis=-1).any(axis=-1)
     assert frames_with_values.sum() <= len(PRESENT)
     assert not frames_with_values[np.setdiff1d(np.arange(N_FRAMES), PRESENT)].any()
