@@ -248,24 +248,25 @@ def joint_choice(cache: Path, split: str, conditions: Sequence[str], sources: Se
         if ref is not None:
             line += f" (reference {score(counts[condition], names, joints, ref)[0]:.3f})"
         print(line)
+    def scores_on(clips: list[str], choice: np.ndarray) -> str:
+        """Added AUC of ``choice`` on ``clips``, each condition, beside the reference's."""
+        return "; ".join(
+            f"{c} {score(counts[c], clips, joints, choice)[0]:.3f}"
+            + ("" if ref is None else f" (reference {score(counts[c], clips, joints, ref)[0]:.3f})")
+            for c in conditions
+        )
+
     if fixed is not None:
         for subject in sorted({n.split("_")[0] for n in names}):
             own = [n for n in names if n.split("_")[0] == subject]
-            print(f"subject {subject} ({len(own)} clips): "
-                  + "; ".join(f"{c} {score(counts[c], own, joints, chosen)[0]:.3f}"
-                              + ("" if ref is None else
-                                 f" (reference {score(counts[c], own, joints, ref)[0]:.3f})")
-                              for c in conditions))
+            print(f"subject {subject} ({len(own)} clips): {scores_on(own, chosen)}")
         return {"joints": [JOINT_NAMES[j] for j in joints],
                 "weights": [weights[i] for i in chosen]}
     for how, (one, two) in halves(names).items():
         for fit, held in ((one, two), (two, one)):
             picked = mean_auc(fit).argmax(axis=0)
             print(f"halves by {how:9s} (chosen on {len(fit)} clips, held-out {len(held)}): "
-                  + "; ".join(f"{c} {score(counts[c], held, joints, picked)[0]:.3f}"
-                              + ("" if ref is None else
-                                 f" (reference {score(counts[c], held, joints, ref)[0]:.3f})")
-                              for c in conditions))
+                  f"{scores_on(held, picked)}")
     return {"joints": [JOINT_NAMES[j] for j in joints],
             "weights": [weights[i] for i in chosen]}
 

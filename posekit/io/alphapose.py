@@ -32,8 +32,8 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
@@ -46,8 +46,8 @@ from posekit.io._records import (
     as_float,
     assemble,
     individual_numbers,
-    layout_for,
     json_array_items,
+    layout_for,
     load_json,
     numeric_rows,
     read_head,
