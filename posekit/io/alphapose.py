@@ -40,7 +40,8 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError, PoseSequenceError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.core.sequence import PoseSequence
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._records import (
     as_float,
@@ -56,9 +57,8 @@ from posekit.io._records import (
 from posekit.io.frame_order import FrameOrder, number_frames
 from posekit.io.openpose import FRAME_FILE, PersonRecord, people_of, people_to_sequence
 from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
-from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.core.sequence import PoseSequence
 
 #: Records turned into one array at a time: bounds the JSON objects held while reading.
 _BLOCK = 4096
