@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from posekit.core.errors import PosekitError
+from posekit.core.errors import InvalidPipelineError, PosekitError
 from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.jumps.checkpoint import save_checkpoint
 from posekit.jumps.networks import build_networks
@@ -316,3 +316,22 @@ def test_completion_weights_leave_gaps_of_measured_joints_to_jumps(untrained_mod
     out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq).positions()
     np.testing.assert_array_equal(out[0, :10, hand], position[0, :10, hand])
     assert not np.allclose(out[0, 10:, hand], ridge[0, 10:, hand])
+
+
+def test_names_resolve_against_the_pipelines_registry(untrained_model):
+    """A window strategy only the pipeline's registry knows is found when the stage is
+    built, and used when it runs (the shared registry is never asked)."""
+    from posekit.jumps.windowing import Blend
+    from posekit.plugins.registry import build_registry
+
+    registry = build_registry(entry_points=False)
+    registry.add_windowing("mine", Blend)
+    step = {"jumps": {"model": untrained_model, "windowing": "mine", "iterations": 1}}
+    with pytest.raises(InvalidPipelineError, match="unknown windowing 'mine'"):
+        Pipeline.from_dict({"steps": [step]})
+    pipeline = Pipeline.from_dict({"steps": [step]}, registry=registry)
+    seq, _ = upsample_input(30)
+    out = pipeline(seq)
+    blend = Jumps(model=untrained_model, windowing="blend", iterations=1)(seq)
+    np.testing.assert_array_equal(out.positions(), blend.positions())
+    assert out.log[-1]["parameters"]["windowing"] == "mine"
