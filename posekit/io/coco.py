@@ -20,6 +20,7 @@ individuals.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -31,7 +32,6 @@ from posekit.hookspecs import hookimpl
 from posekit.io._layout_check import same_size_skeletons
 from posekit.io._records import (
     as_float,
-    assemble,
     layout_for,
     load_json,
     numeric_rows,
@@ -39,7 +39,7 @@ from posekit.io._records import (
     track_id,
 )
 from posekit.io.frame_order import natural_key
-from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Individuals, Tracking, individuals
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
 from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
@@ -280,23 +280,18 @@ class CocoReader:
         xyv, frames = xyv[keep], frames[keep]
         tracks = [found.tracks[i] for i in keep]
         visibility = np.clip(xyv[..., 2], 0.0, 2.0)
-        people = self._individuals(path, frames, xyv[..., :2], visibility <= 0, tracks, None)
-        sequence = assemble(
+        return self._sequence(
             path,
             frames=frames,
-            slots=people.slots,
-            individuals=people.names,
             points=xyv[..., :2],
             confidence=np.where(visibility > 0, visibility / 2.0, np.nan),
             missing=visibility <= 0,
+            tracks=tracks,
+            scores=None,
             skeleton=skeleton,
             keypoints=keypoints,
-            fps=self.fps,
-            confidence_threshold=self.confidence_threshold,
-            source_software="COCO",
             n_frames=len(order),
         )
-        return people.logged(sequence)
 
     def _unnamed_layout(
         self, path: Path, data: dict[str, Any], category: dict[str, Any]
@@ -362,42 +357,42 @@ class CocoReader:
         order = _sorted_ids(path, found.image_ids, "image_id")
         rank = {image_id: frame for frame, image_id in enumerate(order)}
         frames = np.array([rank[i] for i in found.image_ids], dtype=np.int64)
-        missing = (xyc == 0).all(axis=-1)
-        people = self._individuals(
-            path, frames, xyc[..., :2], missing, found.tracks, np.array(found.scores)
-        )
-        sequence = assemble(
+        return self._sequence(
             path,
             frames=frames,
-            slots=people.slots,
-            individuals=people.names,
             points=xyc[..., :2],
             confidence=xyc[..., 2],
-            missing=missing,
+            missing=(xyc == 0).all(axis=-1),
+            tracks=found.tracks,
+            scores=np.array(found.scores),
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
-            fps=self.fps,
-            confidence_threshold=self.confidence_threshold,
-            source_software="COCO",
+            n_frames=None,
         )
-        return people.logged(sequence)
 
-    def _individuals(
+    def _sequence(
         self,
         path: Path,
+        *,
         frames: np.ndarray,
         points: np.ndarray,
+        confidence: np.ndarray,
         missing: np.ndarray,
         tracks: list[int | None],
         scores: np.ndarray | None,
-    ) -> Individuals:
-        """Who each record is: its ``track_id`` or, without, as ``tracking`` says."""
-        tracked = all(t is not None for t in tracks)
-        return individuals(
-            path, frames, np.where(missing[..., None], np.nan, points),
-            tracks=np.array(tracks, dtype=np.int64) if tracked else None, scores=scores,
-            tracking=self.tracking, max_gap=self.track_max_gap,
-            max_distance=self.track_max_distance,
+        skeleton: str | None,
+        keypoints: Sequence[str],
+        n_frames: int | None,
+    ) -> PoseSequence:
+        """The records as a sequence: individuals by ``track_id`` or, without, as
+        ``tracking`` says (:func:`~posekit.io.tracking.tracked_sequence`)."""
+        return tracked_sequence(
+            path, frames=frames, points=points, confidence=confidence, missing=missing,
+            tracks=tracks, scores=scores, tracking=self.tracking,
+            max_gap=self.track_max_gap, max_distance=self.track_max_distance,
+            skeleton=skeleton, keypoints=keypoints, fps=self.fps,
+            confidence_threshold=self.confidence_threshold, source_software="COCO",
+            n_frames=n_frames,
         )  # fmt: skip
 
     @staticmethod

@@ -36,7 +36,6 @@ from posekit.io._atomic import atomic_folder, refuse_input
 from posekit.io._layout_check import fitting_layout, same_size_skeletons
 from posekit.io._notes import noted
 from posekit.io._records import (
-    assemble,
     individual_numbers,
     layout_for,
     load_json,
@@ -45,7 +44,7 @@ from posekit.io._records import (
     track_id,
 )
 from posekit.io.frame_order import FrameOrder, number_frames
-from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
 from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
@@ -191,23 +190,16 @@ def people_to_sequence(
     )
     xyc = values.reshape(len(people), width // 3, 3)
     xyc = np.concatenate([xyc[:, : layout.n_keypoints], xyc[:, n_body:]], axis=1)
-    frames = np.array([p.frame for p in people], dtype=np.int64)
-    ids = [p.person_id for p in people]
-    tracked = all(i is not None and i >= 0 for i in ids)
-    missing = (xyc == 0).all(axis=-1)
-    found = individuals(
-        path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
-        tracks=np.array(ids, dtype=np.int64) if tracked else None, tracking=tracking,
-        max_gap=track_max_gap, max_distance=track_max_distance,
-    )  # fmt: skip
-    sequence = assemble(
+    return tracked_sequence(
         path,
-        frames=frames,
-        slots=found.slots,
-        individuals=found.names,
+        frames=np.array([p.frame for p in people], dtype=np.int64),
         points=xyc[..., :2],
         confidence=xyc[..., 2],
-        missing=missing,
+        missing=(xyc == 0).all(axis=-1),
+        tracks=[p.person_id for p in people],
+        tracking=tracking,
+        max_gap=track_max_gap,
+        max_distance=track_max_distance,
         skeleton=layout.skeleton,
         keypoints=layout.keypoints + tuple(extra_keypoints),
         fps=fps,
@@ -215,7 +207,6 @@ def people_to_sequence(
         source_software=source_software,
         n_frames=n_frames,
     )
-    return found.logged(sequence)
 
 
 def _with_parts(path: Path, data: Any, parts: tuple[str, ...]) -> Any:
