@@ -58,13 +58,36 @@ def load_json(path: Path) -> Any:
         raise PoseFileError(path, f"not valid JSON: {err}") from None
 
 
-def read_head(path: Path, size: int = 65536) -> str:
-    """The first ``size`` bytes of a file as text (for ``sniff``); "" if unreadable."""
+#: The first bytes of every HDF5 file (DeepLabCut .h5, SLEAP, netCDF-4).
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def read_head_bytes(path: Path, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (for ``sniff``); b"" if unreadable."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(size).decode("utf-8", errors="replace")
+            return handle.read(size)
     except OSError:
-        return ""
+        return b""
+
+
+def read_head(path: Path, size: int = 65536) -> str:
+    """The first ``size`` bytes of a file as text (for ``sniff``); "" if unreadable."""
+    return read_head_bytes(path, size).decode("utf-8", errors="replace")
+
+
+def is_hdf5_naming(head: bytes, names: Sequence[bytes]) -> bool:
+    """True when ``head`` (a file's first bytes) is an HDF5 file's and holds every one
+    of ``names`` (datasets, groups or attributes written near the start).
+
+    Examples
+    --------
+    >>> is_hdf5_naming(HDF5_MAGIC + b"..df_with_missing..", [b"df_with_missing"])
+    True
+    >>> is_hdf5_naming(b"scorer,df_with_missing", [b"df_with_missing"])
+    False
+    """
+    return head.startswith(HDF5_MAGIC) and all(name in head for name in names)
 
 
 def frame_number(name: str) -> int | None:

@@ -16,12 +16,12 @@ import numpy as np
 from posekit.hookspecs import hookimpl
 from posekit.io._atomic import refuse_input
 from posekit.io._notes import noted
+from posekit.io._records import is_hdf5_naming, read_head_bytes
 from posekit.io._values import check_dataset, checked_fps, usable_confidence, usable_points
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
 
 _CLASSIC_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: netCDF-4 files are HDF5 files whose root group carries this attribute.
 _NETCDF4_MARK = b"_NCProperties"
 
@@ -58,11 +58,8 @@ class NetcdfReader:
     def sniff(cls, path: Path) -> bool:
         """True for classic netCDF files, and HDF5 files written by the netCDF library
         (not any HDF5 file: DeepLabCut's .h5 are HDF5 too)."""
-        with open(path, "rb") as handle:
-            head = handle.read(1 << 16)
-        if head.startswith(_CLASSIC_MAGIC):
-            return True
-        return head.startswith(_HDF5_MAGIC) and _NETCDF4_MARK in head
+        head = read_head_bytes(path)
+        return head.startswith(_CLASSIC_MAGIC) or is_hdf5_naming(head, [_NETCDF4_MARK])
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file, with the value rules of :mod:`posekit.io._values`."""

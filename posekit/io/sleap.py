@@ -19,21 +19,13 @@ import numpy as np
 from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._notes import noted
+from posekit.io._records import is_hdf5_naming, read_head_bytes
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Names that SLEAP's files hold near their start (dataset and group names).
 _SLP_MARKS = (b"videos_json", b"tracks_json")
 _ANALYSIS_MARKS = (b"node_names", b"track_occupancy")
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(1 << 16)
-    except OSError:
-        return b""
 
 
 @attrs.frozen
@@ -86,11 +78,8 @@ class SleapReader:
     @classmethod
     def sniff(cls, path: Path) -> bool:
         """True for HDF5 files naming SLEAP's datasets near their start."""
-        head = _head(path)
-        if not head.startswith(_HDF5_MAGIC):
-            return False
         marks = _SLP_MARKS if path.suffix.lower() == ".slp" else _ANALYSIS_MARKS
-        return all(mark in head for mark in marks)
+        return is_hdf5_naming(read_head_bytes(path), marks)
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file.
