@@ -202,6 +202,19 @@ def test_tampered_or_mislabelled_file_is_refused(models, tmp_path):
         load_model(tmp_path / "lone.npz", "knn")
 
 
+def test_a_missing_model_file_says_what_the_user_can_do(tmp_path, monkeypatch):
+    """A user's missing file: use the shipped model or fit one in a source checkout;
+    the shipped file missing: the installation is broken."""
+    from posekit.baselines import common
+
+    with pytest.raises(ModelFileError, match="gone.npz: no such model file") as caught:
+        get_stage("ridge")(model=tmp_path / "gone.npz").check()
+    assert "model unset" in str(caught.value) and "source repository" in str(caught.value)
+    monkeypatch.setattr(common, "default_model_path", lambda method: tmp_path / f"{method}.npz")
+    with pytest.raises(ModelFileError, match="reinstall posekit"):
+        get_stage("knn")().check()
+
+
 def test_object_arrays_are_never_saved(tmp_path):
     with pytest.raises(ValueError, match="object"):
         save_model(tmp_path / "x.npz", "x", {"bad": np.array([{}], dtype=object)}, {})

@@ -19,7 +19,7 @@ windows are averaged.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -28,12 +28,13 @@ from posekit.baselines.common import (
     FILL_GAPS,
     N_JOINTS,
     Conditional,
+    ModelBaseline,
+    Predictor,
+    built_model,
     cached_model,
     conditional,
-    run_baseline,
 )
 from posekit.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.sequence import PoseSequence
 
 METHOD = "ridge_window"
 
@@ -252,7 +253,7 @@ class WindowGaussian:
                 scale,
             )
             return padded[:n_frames]
-        stride = max(1, int(round(window * (1.0 - overlap))))
+        stride = max(1, round(window * (1.0 - overlap)))
         starts = list(range(0, n_frames - window + 1, stride))
         if starts[-1] != n_frames - window:
             starts.append(n_frames - window)
@@ -269,7 +270,7 @@ class WindowGaussian:
 
 
 @attrs.frozen
-class RidgeWindow:
+class RidgeWindow(ModelBaseline):
     """Fill missing joints by ridge regression over 24-frame windows (``ridge_window: {}``).
 
     Measured joints pass through unchanged; every joint it creates is marked imputed.
@@ -306,33 +307,10 @@ class RidgeWindow:
     )
     scale: Literal["gls", "spread"] = "gls"
 
-    def check(self) -> None:
-        """Load the model now (a pipeline calls this before any work), so a missing,
-        changed or malformed model file is reported up front."""
-        self.load()
+    method: ClassVar[str] = METHOD
 
-    def load(self) -> WindowGaussian:
-        """The model, with the ``alpha`` override applied."""
+    def predictor(self) -> Predictor:
+        """The model's prediction, with the ``alpha`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)
-        return _window_model(arrays, self.alpha)
-
-    def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        model = self.load()
-        return run_baseline(
-            sequence,
-            METHOD,
-            attrs.asdict(self),
-            lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale),
-            self.fill_gaps,
-            self.max_gap,
-        )
-
-
-_WINDOW_MODELS: dict[tuple[int, float | None], WindowGaussian] = {}
-
-
-def _window_model(arrays: dict[str, Any], alpha: float | None) -> WindowGaussian:
-    key = (id(arrays), alpha)
-    if key not in _WINDOW_MODELS:
-        _WINDOW_MODELS[key] = WindowGaussian.from_arrays(arrays, alpha)
-    return _WINDOW_MODELS[key]
+        model = built_model(WindowGaussian.from_arrays, arrays, self.alpha)
+        return lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale)
