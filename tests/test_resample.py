@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from posekit.resample import resample_array, resample_sequence, resampled_length
+from training.resample import resample_array, resample_sequence, resampled_length
 from posekit.sequence import PoseSequence
 
 

@@ -90,7 +90,7 @@ VISIBLE_SCORE = (0.6, 0.95)
 OCCLUDED_SCORE = (0.05, 0.3)
 OCCLUDED_NOISE = 0.3
 
-EVAL_SOURCES = ("posekit/camera.py", "training/build_eval.py")
+EVAL_SOURCES = ("training/camera.py", "training/build_eval.py")
 
 
 def occlusion_mask(
@@ -273,7 +273,7 @@ def build_eval(
     """Write the evaluation data of a split under ``<out>/<split>``; returns that folder."""
     from tqdm import tqdm
 
-    from posekit.camera import random_camera
+    from training.camera import random_camera
     from posekit.normalize import PELVIS
     from posekit.sequence import PoseSequence
 

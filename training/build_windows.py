@@ -70,7 +70,7 @@ DISTANCE = (3.5, 6.0)
 
 #: Sources whose change invalidates a cached build.
 WINDOW_SOURCES = (
-    "posekit/camera.py",
+    "training/camera.py",
     "posekit/normalize.py",
     "training/augment.py",
     "training/build_windows.py",
@@ -160,7 +160,7 @@ def clip_cameras(
     ``1000 · U[1 − j, 1 + j]``, drawn from a separate stream so the viewpoints do not
     change.
     """
-    from posekit.camera import random_camera
+    from training.camera import random_camera
     from posekit.normalize import PELVIS
 
     target = np.nanmean(positions[:, PELVIS], axis=0)

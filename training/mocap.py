@@ -166,7 +166,7 @@ def git_commit() -> str | None:
 #: (or delete ``cache/clips3d``) after changing how remapping works.
 CLIP_SOURCES = (
     "posekit/io/asf_amc.py",
-    "posekit/resample.py",
+    "training/resample.py",
     "skeletons/cmu_31.toml",
     "skeletons/mpi_inf_3dhp_28.toml",
     "training/mocap.py",
@@ -181,7 +181,7 @@ def read_clip(path: Path, fps: float = TARGET_FPS) -> np.ndarray:
     layout and resampled.
     """
     from posekit.registry import get_registry
-    from posekit.resample import resample_sequence
+    from training.resample import resample_sequence
 
     reader = get_registry().entry("reader", "asf_amc").cls(
         fps=CMU_FPS, drop_incomplete_last_frame=True
