@@ -47,6 +47,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from posekit.jumps import checkpoint
 from training.mocap import (
     CLIP_SOURCES,
     REPO_ROOT,
@@ -54,8 +55,8 @@ from training.mocap import (
     clip_file,
     clip_rng,
     default_mocap_root,
-    git_commit,
     load_clips,
+    save_arrays,
     source_version,
     split_clips,
 )
@@ -160,8 +161,8 @@ def clip_cameras(
     ``1000 · U[1 − j, 1 + j]``, drawn from a separate stream so the viewpoints do not
     change.
     """
-    from training.camera import random_camera
     from posekit.normalize import PELVIS
+    from training.camera import random_camera
 
     target = np.nanmean(positions[:, PELVIS], axis=0)
     rng = clip_rng(settings.seed, name, "camera")
@@ -267,19 +268,13 @@ def build_windows(
     dropped = int(sum(p["dropped"] for p in parts))
     frames = int(sum(len(v) for v in data.values()))
     described.update(
-        git_commit=git_commit(),
+        git_commit=checkpoint.code_version()["git_commit"],
         counts={"clips": len(data), "frames": frames, "windows": len(arrays["windows"]),
                 "dropped_windows": dropped},
         skipped_clips=failures,
         seconds=round(time.perf_counter() - started, 2),
     )
-    Path(out).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, **arrays, settings=np.str_(json.dumps(described)))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_arrays(path, **arrays, settings=np.str_(json.dumps(described)))
     print(f"wrote {path}: {len(arrays['windows'])} windows from {len(data)} clips "
           f"({frames} frames at {settings.fps:g} fps), {dropped} dropped, "
           f"{described['seconds']:.1f} s"

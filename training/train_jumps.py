@@ -55,7 +55,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -67,6 +66,7 @@ import numpy as np
 import torch
 import yaml
 
+from posekit.atomic import atomic_path
 from posekit.grid import from_grid, to_grid
 from posekit.jumps.checkpoint import code_version, resolve_device, save_checkpoint
 from posekit.jumps.encoding import encoder_input, mirror_permutation
@@ -75,6 +75,7 @@ from posekit.jumps.networks import ARCHITECTURE, build_networks, parameter_count
 from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
 from posekit.procrustes import align
 from posekit.registry import get_skeleton
+from training.build_eval import occlusion_mask
 from training.distributed import Distributed, state_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -181,20 +182,6 @@ def load_windows(path: Path) -> tuple[np.ndarray, dict]:
     return windows, info
 
 
-def occlusion_bursts(rng: np.random.Generator, shape: tuple[int, ...], rate: float,
-                     max_len: int) -> np.ndarray:
-    """Boolean ``(B, F, J)``: True inside bursts that start with prob ``rate`` per frame
-    and joint and last ``U[1, max_len]`` frames (EVALUATION.md's occlusions)."""
-    starts = rng.random(shape) < rate
-    lengths = rng.integers(1, max_len + 1, size=shape)
-    occluded = np.zeros(shape, dtype=bool)
-    frames = shape[1]
-    for k in range(min(max_len, frames)):
-        live = starts & (lengths > k)
-        occluded[:, k:] |= live[:, : frames - k]
-    return occluded
-
-
 def sample_visibility(rng: np.random.Generator, x: np.ndarray, cfg: dict,
                       kinds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random partial observations of clean windows ``x`` (B, F, J, 2).
@@ -209,7 +196,9 @@ def sample_visibility(rng: np.random.Generator, x: np.ndarray, cfg: dict,
     mask = np.ones((b, f, j), dtype=bool)
     twelve = np.zeros(j, dtype=bool)
     twelve[INPUT_JOINTS] = True
-    bursts = occlusion_bursts(rng, (b, f, j), cfg["burst_rate"], cfg["burst_max"])
+    bursts = occlusion_mask(
+        rng, (b, f, j), cfg["burst_rate"], (1, cfg["burst_max"]), lead_in=False
+    )
     is_up, is_hpe, is_drop = kinds == 1, kinds == 2, kinds == 3
     mask[is_up | is_hpe] &= twelve
     mask[is_hpe] &= ~bursts[is_hpe]
@@ -719,12 +708,13 @@ class Trainer:
             "numpy_rng": self.rng.bit_generator.state, "param_groups": groups,
             "scalers": {"d": self.scaler_d.state_dict(), "ge": self.scaler_ge.state_dict()},
         }
-        run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = run_dir / "state.safetensors.tmp"
-        save_file(tensors, str(tmp))
-        (run_dir / "state.json.tmp").write_text(json.dumps(state, indent=1))
-        os.replace(tmp, run_dir / "state.safetensors")
-        os.replace(run_dir / "state.json.tmp", run_dir / "state.json")
+        # Both written before either is renamed into place.
+        with (
+            atomic_path(run_dir / "state.safetensors") as weights,
+            atomic_path(run_dir / "state.json") as counters,
+        ):
+            save_file(tensors, str(weights))
+            counters.write_text(json.dumps(state, indent=1))
 
     def load_state(self, run_dir: Path) -> None:
         from safetensors.torch import load_file
