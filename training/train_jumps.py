@@ -69,7 +69,7 @@ import yaml
 from posekit.atomic import atomic_path
 from posekit.grid import from_grid, to_grid
 from posekit.jumps.checkpoint import code_version, resolve_device, save_checkpoint
-from posekit.jumps.encoding import encoder_input, mirror_permutation
+from posekit.jumps.encoding import encoder_input, mirror_positions
 from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
 from posekit.jumps.networks import ARCHITECTURE, build_networks, parameter_counts
 from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
@@ -229,46 +229,44 @@ def mirror_batch(rng: np.random.Generator, x: np.ndarray, probability: float) ->
     flip = rng.random(len(x)) < probability
     if flip.any():
         x = x.copy()
-        x[flip] = x[flip][:, :, list(mirror_permutation())] * np.array([-1.0, 1.0], np.float32)
+        x[flip] = mirror_positions(x[flip])
     return x
 
 
-def mean_pose(windows: np.ndarray) -> np.ndarray:
-    """Dataset mean pose (28, 2), made left/right symmetric (mirror augmentation)."""
+def symmetric_mean_pose(windows: np.ndarray) -> np.ndarray:
+    """Dataset mean pose (28, 2), made left/right symmetric (mirror augmentation).
+
+    Not :func:`posekit.baselines.mean_pose.mean_pose`, which centres each frame first:
+    this is the mean in the windows' normalized frame, which the encoder's
+    normalization fits (:func:`posekit.jumps.encoding.fit_encoder_transform`).
+    """
     m = windows.reshape(-1, windows.shape[2], 2).astype(np.float64).mean(axis=0)
-    mirrored = m[list(mirror_permutation())] * [-1.0, 1.0]
-    return ((m + mirrored) / 2).astype(np.float32)
+    return ((m + mirror_positions(m)) / 2).astype(np.float32)
 
 
 # ------------------------------------------------------------------------ baseline
 
 
-def ridge_baseline(train: np.ndarray, val_x: np.ndarray, alpha: float = 1e-2,
+def ridge_baseline(train: np.ndarray, val_x: np.ndarray, alpha: float = 1e-4,
                    max_frames: int = 200_000, seed: int = 0) -> dict[str, float]:
-    """Per-frame ridge regression from the 12 input joints to all 28 (reference only).
+    """posekit's per-frame ridge baseline fitted on the training frames, from the 12
+    input joints to all 28 (reference only).
 
-    Frames are centred on the 12 joints' centroid and scaled by their RMS spread; the
-    prediction is mapped back. Returns added-joint PCKh@0.5 and AUC on ``val_x``.
+    :class:`posekit.baselines.ridge.FrameGaussian` fitted on (at most ``max_frames``,
+    drawn at random) frames of ``train``, with the penalty of the shipped ``ridge``
+    model; the scale is estimated per frame. Returns added-joint PCKh@0.5 and AUC on
+    ``val_x``.
     """
+    from posekit.baselines.ridge import FrameGaussian
+
     rng = np.random.default_rng(seed)
     frames = train.reshape(-1, 28, 2)
     frames = frames[rng.choice(len(frames), size=min(max_frames, len(frames)), replace=False)]
-
-    def norm(p):
-        inp = p[:, INPUT_JOINTS]
-        c = inp.mean(axis=1, keepdims=True)
-        s = np.sqrt(((inp - c) ** 2).sum(axis=-1).mean(axis=1))[:, None, None] + 1e-9
-        return c, s
-
-    c, s = norm(frames)
-    xin = ((frames[:, INPUT_JOINTS] - c) / s).reshape(len(frames), -1)
-    yout = ((frames - c) / s).reshape(len(frames), -1)
-    xin1 = np.concatenate([xin, np.ones((len(xin), 1))], axis=1).astype(np.float64)
-    w = np.linalg.solve(xin1.T @ xin1 + alpha * np.eye(xin1.shape[1]), xin1.T @ yout)
-    v = val_x.reshape(-1, 28, 2)
-    c, s = norm(v)
-    vin = ((v[:, INPUT_JOINTS] - c) / s).reshape(len(v), -1)
-    pred = (np.concatenate([vin, np.ones((len(vin), 1))], axis=1) @ w).reshape(-1, 28, 2) * s + c
+    model = FrameGaussian.fit(frames, alpha)
+    v = val_x.reshape(-1, 28, 2).astype(np.float64)
+    given = np.zeros(v.shape[:2], dtype=bool)
+    given[:, INPUT_JOINTS] = True
+    pred = model.predict(v, given, scale_window=1)
     errors = normalized_errors(pred, v, head_size(v, HEAD_TOP, NECK))[..., ADDED_JOINTS]
     return {"pckh@0.5": float(pckh(errors, [0.5])[0]), "auc": float(np.mean(pckh(errors, AUC_THRESHOLDS)))}
 
@@ -312,7 +310,7 @@ class Trainer:
         self.rng = np.random.default_rng(self.dist.seed(seed))
         self.seed = seed
 
-        self.mean_pose = mean_pose(train_windows)
+        self.mean_pose = symmetric_mean_pose(train_windows)
         names = ("G", "D", "E") if self.use_encoder else ("G", "D")
         self.nets = build_networks(config["model"], torch.from_numpy(self.mean_pose), names)
         for net in self.nets.values():
