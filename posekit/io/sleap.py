@@ -20,6 +20,7 @@ from posekit.errors import PoseFileError
 from posekit.hookspecs import hookimpl
 from posekit.io._notes import noted
 from posekit.io._records import is_hdf5_naming, read_head_bytes
+from posekit.io._values import checked_fps, usable_confidence, usable_points
 from posekit.registry import Registry, get_skeleton
 from posekit.sequence import PoseSequence
 
@@ -91,6 +92,7 @@ class SleapReader:
             of range, or ``skeleton`` does not name the file's nodes.
         """
         path = Path(path)
+        fps = checked_fps(path, self.fps)
         try:
             import sleap_io
         except ImportError:
@@ -136,13 +138,15 @@ class SleapReader:
             if tracked
             else [f"id_{i}" for i in range(values.shape[1])]
         )
+        points = usable_points(path, values[..., :2])
+        confidence = usable_confidence(path, values[..., 2])
         sequence = PoseSequence.from_arrays(
-            np.ascontiguousarray(values[..., :2].transpose(0, 3, 2, 1)),
-            np.ascontiguousarray(values[..., 2].transpose(0, 2, 1)),
+            np.ascontiguousarray(points.transpose(0, 3, 2, 1)),
+            np.ascontiguousarray(confidence.transpose(0, 2, 1)),
             skeleton=self.skeleton,
             keypoints=nodes,
             individuals=individuals,
-            fps=self.fps,
+            fps=fps,
             source_software="SLEAP",
             source_file=str(path),
         )
