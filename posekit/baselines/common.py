@@ -80,8 +80,10 @@ def save_model(
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise ValueError(f"array {name!r} has dtype object; model files hold numbers only")
+    # Typed Any: numpy's stub reads a ``**`` mapping as maybe holding ``allow_pickle``.
+    stored: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}
     with atomic_path(path) as tmp, open(tmp, "wb") as stream:
-        np.savez_compressed(stream, **{k: np.asarray(v) for k, v in arrays.items()})
+        np.savez_compressed(stream, **stored)
     meta = {
         "method": method,
         "file": path.name,

@@ -69,7 +69,7 @@ class FrameGaussian:
         return {
             "mean": self.mean.astype(np.float64),
             "cov": self.cov.astype(np.float64),
-            "alpha": np.float64(self.alpha),
+            "alpha": np.asarray(self.alpha, np.float64),
         }
 
     @classmethod

@@ -158,13 +158,14 @@ class WindowGaussian:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What :func:`~posekit.baselines.common.save_model` stores."""
-        out: dict[str, np.ndarray] = {"mean": self.mean, "alpha": np.float64(self.alpha)}
+        out = {"mean": self.mean, "alpha": np.asarray(self.alpha, np.float64)}
         if self.cov is not None:
             out["cov"] = self.cov.astype(np.float32)
         else:
-            out["basis"] = self.basis.astype(np.float32)
-            out["eigenvalues"] = self.eigenvalues.astype(np.float64)
-            out["residual"] = np.float64(self.residual)
+            basis, eigenvalues, residual = self.low_rank()
+            out["basis"] = basis.astype(np.float32)
+            out["eigenvalues"] = eigenvalues.astype(np.float64)
+            out["residual"] = np.asarray(residual, np.float64)
         return out
 
     @classmethod
@@ -187,11 +188,17 @@ class WindowGaussian:
         if self.cov is not None:
             return self.cov
         if not self._full:
-            basis, values = self.basis, self.eigenvalues
-            cov = (basis * (values - self.residual)) @ basis.T
-            cov[np.diag_indices_from(cov)] += self.residual
+            basis, values, residual = self.low_rank()
+            cov = (basis * (values - residual)) @ basis.T
+            cov[np.diag_indices_from(cov)] += residual
             self._full.append(cov)
         return self._full[0]
+
+    def low_rank(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``basis``, ``eigenvalues`` and ``residual`` of a model stored without ``cov``."""
+        if self.basis is None or self.eigenvalues is None:
+            raise ValueError("the model holds neither a covariance nor its low-rank form")
+        return self.basis, self.eigenvalues, self.residual
 
     def full_mean(self) -> np.ndarray:
         """The ``(F·56,)`` mean."""

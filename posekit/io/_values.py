@@ -110,7 +110,7 @@ def is_fps(value: Any) -> bool:
     >>> is_fps(30), is_fps(0), is_fps(float("nan")), is_fps("30"), is_fps(True)
     (True, False, False, False, False)
     """
-    return (
+    return bool(
         isinstance(value, int | float | np.integer | np.floating)
         and not isinstance(value, bool | np.bool_)
         and math.isfinite(value)

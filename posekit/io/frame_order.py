@@ -160,7 +160,7 @@ def number_frames(
                 field=field,
             )
         first[number] = i
-    return Frames(dict(zip(names, numbers, strict=True)), max(numbers) + 1, "number")
+    return Frames({names[i]: number for number, i in first.items()}, max(first) + 1, "number")
 
 
 def _by_name(names: Sequence[int | str], order: str, reason: str | None = None) -> Frames:
@@ -175,7 +175,7 @@ def _implausible(names: Sequence[int | str], numbers: Sequence[int | None]) -> s
         return f"image {name!r} has no number"
     if len(names) == 1 and numbers[0] != 0:
         return f"a single image, {names[0]!r}, would be frame {numbers[0]}"
-    span = max(numbers) + 1  # type: ignore[type-var]
+    span = max(n for n in numbers if n is not None) + 1
     if span > SPARSE_NUMBERS * len(names):
         return f"numbers up to {span - 1} for {len(names)} images"
     return None

@@ -72,17 +72,17 @@ class NetcdfReader:
             sequence = sequence.replace(position=position, confidence=confidence)
         if self.skeleton is not None and sequence.skeleton is None:
             sequence = sequence.with_attrs(skeleton=self.skeleton)
-        if self.fps is not None and sequence.fps is None:
-            fps = checked_fps(path, self.fps)
-            time = sequence.dataset["time"].values.astype(np.float64) / fps
+        given, fps = checked_fps(path, self.fps), sequence.fps
+        if given is not None and fps is None:
+            time = sequence.dataset["time"].values.astype(np.float64) / given
             dataset = sequence.dataset.assign_coords(time=time)
-            sequence = PoseSequence(dataset).with_attrs(fps=fps, time_unit="seconds")
-        elif self.fps is not None and not np.isclose(self.fps, sequence.fps):
+            sequence = PoseSequence(dataset).with_attrs(fps=given, time_unit="seconds")
+        elif given is not None and fps is not None and not np.isclose(given, fps):
             sequence = noted(
                 sequence,
                 "netcdf",
-                f"{path}: the file says {sequence.fps:g} fps; the reader parameter fps "
-                f"{self.fps:g} is not used",
+                f"{path}: the file says {fps:g} fps; the reader parameter fps "
+                f"{given:g} is not used",
             )
         return sequence
 

@@ -410,6 +410,8 @@ class OpenPoseReader:
 
     def _checked_layout(self, path: Path, sequence: PoseSequence) -> PoseSequence:
         """The sequence in the layout its geometry fits (see the class notes)."""
+        if sequence.skeleton is None:  # the readers always name one; nothing to check
+            return sequence
         chosen = get_skeleton(sequence.skeleton)
         records = sequence.positions().reshape(-1, sequence.n_keypoints, sequence.n_space)
         fit = fitting_layout(records, chosen, same_size_skeletons(chosen.n_joints))

@@ -126,9 +126,10 @@ class Tracker:
             for column, detection in enumerate(found):
                 track = matched.get(column)
                 if track is None:
-                    track = _Track(len(tracks))
+                    track = _Track.start(len(tracks), frame, points[detection], valid[detection])
                     tracks.append(track)
-                track.update(frame, points[detection], valid[detection])
+                else:
+                    track.update(frame, points[detection], valid[detection])
                 track_of[detection] = track.number
         return track_of
 
@@ -158,11 +159,16 @@ class _Track:
     """A track's last pose, where it was seen, its velocity and size."""
 
     number: int
-    frame: int = -1
-    points: np.ndarray | None = None
-    valid: np.ndarray | None = None
-    velocity: np.ndarray | None = None
-    size: float = 0.0
+    frame: int
+    points: np.ndarray
+    valid: np.ndarray
+    velocity: np.ndarray
+    size: float
+
+    @classmethod
+    def start(cls, number: int, frame: int, points: np.ndarray, valid: np.ndarray) -> _Track:
+        """A new track at a detection: no velocity yet."""
+        return cls(number, frame, points, valid, np.zeros(points.shape[-1]), _size(points, valid))
 
     def predicted(self, frame: int) -> np.ndarray:
         """The last pose moved by the velocity to ``frame``."""
@@ -171,14 +177,18 @@ class _Track:
     def update(self, frame: int, points: np.ndarray, valid: np.ndarray) -> None:
         """Continue the track with a detection."""
         velocity = np.zeros(points.shape[-1])
-        if self.points is not None:
-            shared = self.valid & valid
-            if shared.any():
-                moved = points[shared].mean(axis=0) - self.points[shared].mean(axis=0)
-                velocity = moved / (frame - self.frame)
-        diagonal = float(_diagonal(points[None], valid[None])[0])
-        self.size = diagonal if diagonal > 0 else self.size
+        shared = self.valid & valid
+        if shared.any():
+            moved = points[shared].mean(axis=0) - self.points[shared].mean(axis=0)
+            velocity = moved / (frame - self.frame)
+        self.size = _size(points, valid, self.size)
         self.frame, self.points, self.valid, self.velocity = frame, points, valid, velocity
+
+
+def _size(points: np.ndarray, valid: np.ndarray, previous: float = 0.0) -> float:
+    """A detection's size (its box diagonal), or ``previous`` when it has none."""
+    diagonal = float(_diagonal(points[None], valid[None])[0])
+    return diagonal if diagonal > 0 else previous
 
 
 def _boxes(points: np.ndarray, valid: np.ndarray) -> np.ndarray:
