@@ -177,7 +177,7 @@ def load_windows(path: Path) -> tuple[np.ndarray, dict]:
         settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
     finite = np.isfinite(windows).all(axis=(1, 2, 3))
     windows = windows[finite]
-    info = {"file": path.name, "windows": int(len(windows)), "dropped_nonfinite": int((~finite).sum()),
+    info = {"file": path.name, "windows": len(windows), "dropped_nonfinite": int((~finite).sum()),
             "settings": settings}
     return windows, info
 
