@@ -140,7 +140,7 @@ def built(tmp_path_factory):
 
 
 def test_files_and_layout(built):
-    root, _, folder = built
+    _, _, folder = built
     for clip, n_frames in (("01_01", 100), ("01_02", 61)):
         truth = PoseSequence.read_netcdf(folder / "truth" / f"{clip}.nc")
         assert truth.skeleton == "mpi_inf_3dhp_28" and truth.fps == 30.0 and truth.n_space == 2
@@ -166,7 +166,7 @@ def test_files_and_layout(built):
 
 
 def test_build_is_deterministic(built, tmp_path):
-    root, mocap, folder = built
+    _, mocap, folder = built
     again = main(["--split", "test", "--mocap", str(mocap), "--out", str(tmp_path),
                   "--no-clip-cache", "--quiet"])
     for name in ("truth", *CONDITIONS):

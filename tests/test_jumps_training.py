@@ -9,11 +9,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from posekit.jumps.encoding import default_mean_pose  # noqa: E402
-from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve  # noqa: E402
-from posekit.jumps.networks import Critic  # noqa: E402
-from training.build_eval import occlusion_mask  # noqa: E402
-from training.train_jumps import (  # noqa: E402
+from posekit.jumps.encoding import default_mean_pose
+from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
+from posekit.jumps.networks import Critic
+from training.build_eval import occlusion_mask
+from training.train_jumps import (
     DEFAULTS,
     INPUT_JOINTS,
     Trainer,
@@ -98,7 +98,7 @@ def test_visibility_kinds():
     cfg = DEFAULTS["masks"]
     x = synthetic_windows(6)
     for kind in range(4):
-        x_tilde, mask, kinds = sample_visibility(rng, x, cfg, np.full(6, kind))
+        x_tilde, mask, _ = sample_visibility(rng, x, cfg, np.full(6, kind))
         assert np.isnan(x_tilde[~mask]).all() and np.isfinite(x_tilde[mask]).all()
         if kind == 0:
             assert mask.all() and np.array_equal(x_tilde, x)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from training.resample import resample_array, resample_sequence, resampled_length
 from posekit.sequence import PoseSequence
+from training.resample import resample_array, resample_sequence, resampled_length
 
 
 @pytest.mark.parametrize(("n", "fps_in", "fps_out", "expected"),
