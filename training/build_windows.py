@@ -282,6 +282,16 @@ def build_windows(
     return path
 
 
+def read_windows(path: Path) -> tuple[np.ndarray, dict, int]:
+    """The windows of a file :func:`build_windows` wrote, without those holding a
+    non-finite value, as ``(N, F, 28, 2)`` float32; its settings; how many it held."""
+    with np.load(path, allow_pickle=False) as data:
+        windows = np.ascontiguousarray(data["windows"], dtype=np.float32)
+        settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
+    finite = np.isfinite(windows).all(axis=(1, 2, 3))
+    return windows[finite], settings, len(finite)
+
+
 def main(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         prog="python -m training.build_windows",

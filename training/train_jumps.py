@@ -76,6 +76,7 @@ from posekit.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
 from posekit.procrustes import align
 from posekit.registry import get_skeleton
 from training.build_eval import occlusion_mask
+from training.build_windows import read_windows
 from training.distributed import Distributed, state_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -172,12 +173,8 @@ def resolve_data(pattern: str) -> Path:
 
 def load_windows(path: Path) -> tuple[np.ndarray, dict]:
     """``windows`` (N, 24, 28, 2) float32 and a description of the file."""
-    with np.load(path, allow_pickle=False) as data:
-        windows = np.ascontiguousarray(data["windows"], dtype=np.float32)
-        settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
-    finite = np.isfinite(windows).all(axis=(1, 2, 3))
-    windows = windows[finite]
-    info = {"file": path.name, "windows": len(windows), "dropped_nonfinite": int((~finite).sum()),
+    windows, settings, held = read_windows(path)
+    info = {"file": path.name, "windows": len(windows), "dropped_nonfinite": held - len(windows),
             "settings": settings}
     return windows, info
 
