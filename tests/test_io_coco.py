@@ -76,6 +76,17 @@ def test_track_ids(tmp_path: Path) -> None:
     assert seq.positions()[0, :, 1, 0][[0, 2]].tolist() == [301.0, 111.0]
 
 
+def test_a_negative_track_id_means_untracked(tmp_path: Path) -> None:
+    """As in OpenPose and AlphaPose files: the ids are not used, the tracking option
+    assigns them (rank here) and the provenance log says so."""
+    data = coco_annotations()
+    for annotation, track in zip(data["annotations"], [4, -1, 9, 2], strict=True):
+        annotation["track_id"] = track
+    seq = CocoReader(tracking="rank").read(write_json(tmp_path / "a.json", data))
+    assert all(not name.startswith("id_-") for name in seq.individuals)
+    assert [e["stage"] for e in seq.log].count("individuals") == 1
+
+
 def test_custom_keypoint_names(tmp_path: Path) -> None:
     data = {
         "images": [{"id": 1, "file_name": "a.jpg"}],
