@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 import numpy as np
@@ -132,12 +132,23 @@ def individual_numbers(individuals: Sequence[str]) -> list[int]:
     return list(range(len(individuals)))
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """True for JSON numbers (int or float, not bool)."""
     return type(value) in (int, float)
 
 
-def as_float(value: Any) -> float | None:
+def is_id(value: object) -> TypeGuard[int | str]:
+    """True for a JSON id: an int (not bool) or a string.
+
+    Examples
+    --------
+    >>> is_id(3), is_id("a.jpg"), is_id(True), is_id(1.0)
+    (True, True, False, False)
+    """
+    return type(value) in (int, str)
+
+
+def as_float(value: object) -> float | None:
     """A JSON number as a float; None for anything else (or an int too large).
 
     Examples
@@ -153,7 +164,7 @@ def as_float(value: Any) -> float | None:
         return None
 
 
-def track_id(value: Any) -> int | None:
+def track_id(value: object) -> int | None:
     """A track id given as a number or a (nested) list holding one, e.g. ``[[1.0]]``.
 
     The first number of a list is used (AlphaPose writes the ids of every box merged
@@ -214,13 +225,13 @@ def numeric_rows(
         raise PoseFileError(path, f"expected numbers: {err}", field=field) from None
 
 
-def _numbers_only(value: Any) -> bool:
+def _numbers_only(value: object) -> bool:
     if isinstance(value, list):
         return all(_numbers_only(item) for item in value)
     return is_number(value)
 
 
-def _shape(value: Any) -> tuple[int, ...] | None:
+def _shape(value: object) -> tuple[int, ...] | None:
     if not isinstance(value, list):
         return None
     try:

@@ -32,6 +32,7 @@ from posekit.hookspecs import hookimpl
 from posekit.io._layout_check import same_size_skeletons
 from posekit.io._records import (
     as_float,
+    is_id,
     layout_for,
     load_json,
     numeric_rows,
@@ -57,7 +58,7 @@ class _Records:
     """Records of one category, flattened."""
 
     names: list[str] = attrs.field(factory=list)
-    image_ids: list[Any] = attrs.field(factory=list)
+    image_ids: list[int | str] = attrs.field(factory=list)
     keypoints: list[Any] = attrs.field(factory=list)
     scores: list[float] = attrs.field(factory=list)
     tracks: list[int | None] = attrs.field(factory=list)
@@ -73,7 +74,7 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
         if category is not None and item.get("category_id") != category:
             continue
         image_id = item.get("image_id")
-        if type(image_id) not in (int, str):
+        if not is_id(image_id):
             raise PoseFileError(path, "expected an id", record=record, field="image_id")
         if type(item.get("keypoints")) is not list:
             raise PoseFileError(path, "missing or not a list", record=record, field="keypoints")
@@ -93,7 +94,7 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
     return found
 
 
-def _sorted_ids(path: Path, ids: list[Any], field: str) -> list[Any]:
+def _sorted_ids(path: Path, ids: list[int | str], field: str) -> list[int | str]:
     """Distinct ids in order: numbers by value, strings naturally ("img2" < "img10")."""
     if len({type(i) for i in ids}) > 1:
         raise PoseFileError(path, "image ids mix numbers and strings", field=field)
@@ -246,15 +247,15 @@ class CocoReader:
         images = data.get("images")
         if type(images) is not list:
             raise PoseFileError(path, "missing or not a list", field="images")
-        keys: dict[Any, Any] = {}
+        keys: dict[int | str, int | str] = {}
         for i, image in enumerate(images):
             image_id = image.get("id") if type(image) is dict else None
-            if type(image_id) not in (int, str) or image_id in keys:
+            if not is_id(image_id) or image_id in keys:
                 raise PoseFileError(
                     path, "expected a distinct id", record=f"images[{i}]", field="id"
                 )
             key = image_id if self.frame_order == "image_id" else image.get("file_name")
-            if type(key) not in (int, str):
+            if not is_id(key):
                 raise PoseFileError(
                     path, "expected a string", record=f"images[{i}]", field=self.frame_order
                 )

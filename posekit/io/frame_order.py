@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
@@ -41,7 +41,7 @@ SPARSE_NUMBERS = 100
 _DIGIT_RUNS = re.compile(r"(\d+)")
 
 
-def natural_key(value: int | str) -> Any:
+def natural_key(value: int | str) -> list[tuple[int, int, str]]:
     """Sort key of names with numbers in them: ``img2`` before ``img10``.
 
     Examples
@@ -75,7 +75,7 @@ class Frames:
     the order was asked for).
     """
 
-    of: dict[Any, int]
+    of: dict[int | str, int]
     n_frames: int
     order: str
     reason: str | None = None
