@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 import numpy as np
@@ -97,7 +97,7 @@ def save_model(
     return path
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -519,7 +519,7 @@ def cached_model(path: str | Path | None, method: str) -> tuple[dict[str, np.nda
 
 
 Model = TypeVar("Model")
-_BUILT: dict[tuple[Any, int, float | None], Any] = {}
+_BUILT: dict[tuple[Callable[..., object], int, float | None], object] = {}
 
 
 def built_model(
@@ -532,4 +532,4 @@ def built_model(
     key = (build, id(arrays), penalty)
     if key not in _BUILT:
         _BUILT[key] = build(arrays, penalty)
-    return _BUILT[key]
+    return cast(Model, _BUILT[key])
