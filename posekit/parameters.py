@@ -44,6 +44,8 @@ def describe(annotation: Any) -> str:
     --------
     >>> describe(int | None), describe(list[str]), describe(Literal["frame", "window"])
     ('int | None', 'list[str]', "one of 'frame', 'window'")
+    >>> describe(dict[str, float])
+    'dict[str, float]'
     """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -51,6 +53,8 @@ def describe(annotation: Any) -> str:
         return " | ".join(describe(arg) for arg in args)
     if origin is Literal:
         return "one of " + ", ".join(repr(arg) for arg in args)
+    if origin is dict:
+        return f"dict[{describe(args[0])}, {describe(args[1])}]" if args else "dict"
     if origin in (list, tuple):
         inner = describe(args[0]) if args else "Any"
         return f"{origin.__name__}[{inner}{', ...' if origin is tuple else ''}]"
@@ -76,6 +80,8 @@ def convert(value: Any, annotation: Any, base: Path | None = None) -> Any:
     --------
     >>> convert(3, float), convert(None, int | None), convert(["a"], list[str])
     (3.0, None, ['a'])
+    >>> convert({"neck": 1}, dict[str, float])
+    {'neck': 1.0}
     >>> convert("3", int)
     Traceback (most recent call last):
     ...
@@ -116,6 +122,14 @@ def _convert(value: Any, annotation: Any, base: Path | None) -> Any:
         inner = args[0] if args else Any
         items = [_convert(item, inner, base) for item in value]
         return items if origin is list else tuple(items)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _Mismatch
+        key_type, value_type = args if args else (Any, Any)
+        return {
+            _convert(key, key_type, base): _convert(item, value_type, base)
+            for key, item in value.items()
+        }
     if annotation is bool:
         if isinstance(value, bool):
             return value

@@ -314,6 +314,8 @@ class PoseSequence:
         (2, 3, None)
         """
         dataset = self.dataset
+        if frames is not None:  # first: a slice is a view, so less is copied below
+            dataset = dataset.isel(time=frames)
         if keypoints is not None:
             missing = [k for k in keypoints if k not in self.keypoints]
             if missing:
@@ -330,8 +332,6 @@ class PoseSequence:
                     f"no individuals {missing}; the sequence has {', '.join(self.individuals)}"
                 )
             dataset = dataset.sel(individual=list(individuals))
-        if frames is not None:
-            dataset = dataset.isel(time=frames)
         return PoseSequence(dataset)
 
     def remap(self, to: str) -> PoseSequence:

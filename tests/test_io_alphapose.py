@@ -236,3 +236,19 @@ def test_broken_json_names_the_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PoseFileError, match="cannot read"):
         AlphaPoseReader().read(tmp_path / "nope.json")
+
+
+def test_records_read_in_blocks_give_the_same_sequence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = alphapose_records()
+    records[3]["keypoints"][4] = float("nan")  # Python's json writes NaN; it is read too
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(records))
+    whole = AlphaPoseReader().read(path)
+    monkeypatch.setattr("posekit.io.alphapose._BLOCK", 2)
+    blocks = AlphaPoseReader().read(path)
+    assert len(records) > 2
+    np.testing.assert_array_equal(whole.positions(), blocks.positions())
+    np.testing.assert_array_equal(whole.confidences(), blocks.confidences())
+    assert whole.individuals == blocks.individuals

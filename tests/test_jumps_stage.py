@@ -265,32 +265,42 @@ def test_batch_windows_and_patience_are_checked():
         Jumps(patience=-1)
 
 
-def test_completion_joints_come_from_the_completion(untrained_model):
-    """The joints of ``completion_joints`` are the completion stage's values; the other
-    added joints are the generator's (attached), which the completion does not give."""
+def test_completion_weights_blend_generator_and_completion(untrained_model):
+    """A joint of weight ``w`` is ``(1 - w) * generated + w * completed``: weight 1 is
+    the completion's value, weight 0 (or a joint not named) the generator's."""
     from posekit.registry import get_stage
-    from posekit.stages.jumps import COMPLETION_JOINTS
 
     seq, _ = upsample_input(30)
     ridge = get_stage("ridge")()(seq).positions()
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
-    taken = [names.index(n) for n in COMPLETION_JOINTS]
-    out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq).positions()
-    np.testing.assert_allclose(out[..., taken, :], ridge[..., taken, :])
-    generated = [names.index(n) for n in ("head_top", "left_toe", "right_foot")]
-    assert not np.allclose(out[..., generated, :], ridge[..., generated, :])
-    own = Jumps(model=untrained_model, preset="fast", iterations=2, completion_joints=[])(seq)
-    assert not np.allclose(own.positions()[..., taken, :], ridge[..., taken, :])
-    assert Jumps(completion=None).taken_joints() == ()
+    fit = {"model": untrained_model, "preset": "fast", "iterations": 2}
+    generated = Jumps(**fit, completion_weights={})(seq).positions()
+    weights = {"spine2": 1.0, "neck": 0.5, "head_top": 0.25, "left_toe": 0.0}
+    out = Jumps(**fit, completion_weights=weights)(seq).positions()
+    for name, w in weights.items():
+        j = names.index(name)
+        np.testing.assert_allclose(
+            out[..., j, :], (1 - w) * generated[..., j, :] + w * ridge[..., j, :], atol=1e-9
+        )
+        if 0 < w:
+            assert not np.allclose(out[..., j, :], generated[..., j, :])
+    other = names.index("right_foot")
+    np.testing.assert_array_equal(out[..., other, :], generated[..., other, :])
+    defaults = Jumps(**fit)(seq).positions()
+    hand = names.index("left_hand")  # weight 1 in COMPLETION_WEIGHTS
+    np.testing.assert_allclose(defaults[..., hand, :], ridge[..., hand, :])
+    assert Jumps(completion=None).blend_weights() == {}
     with pytest.raises(ValueError, match="needs a completion stage"):
-        Jumps(completion=None, completion_joints=["spine"])
+        Jumps(completion=None, completion_weights={"spine": 1.0})
     with pytest.raises(ValueError, match="not joints of"):
-        Jumps(completion_joints=["nose"])
+        Jumps(completion_weights={"nose": 1.0})
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Jumps(completion_weights={"neck": 1.5})
 
 
-def test_completion_joints_leave_gaps_of_measured_joints_to_jumps(untrained_model):
+def test_completion_weights_leave_gaps_of_measured_joints_to_jumps(untrained_model):
     """A joint the input measures in some frames is filled by JUMPS in the others, even
-    when it is one of ``completion_joints``."""
+    when ``completion_weights`` gives it weight 1."""
     from posekit.registry import get_stage
 
     seq, _ = upsample_input(30)

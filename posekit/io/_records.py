@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -56,6 +56,54 @@ def load_json(path: Path) -> Any:
         raise PoseFileError(path, f"not valid JSON: {err.msg}", line=err.lineno) from None
     except (UnicodeDecodeError, RecursionError) as err:
         raise PoseFileError(path, f"not valid JSON: {err}") from None
+
+
+def json_array_items(path: Path) -> Iterator[Any] | None:
+    """The items of a file whose JSON value is an array, parsed one at a time.
+
+    ``None`` when the value is not an array (read it with :func:`load_json`). Long
+    estimator files are arrays of small records: parsing them one by one keeps memory
+    to one record's objects instead of the whole file's (an hour of AlphaPose output
+    is ~200 MB of text and ~1 GB of Python objects). What the streaming parser
+    refuses is read whole with :func:`load_json`, so the values and the errors
+    (:class:`PoseFileError`, with the line) are those of Python's ``json``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = path.write_text('[{"score": 0.5}, {"score": 1}]')
+    >>> list(json_array_items(path))
+    [{'score': 0.5}, {'score': 1}]
+    >>> _ = path.write_text('{"people": []}')
+    >>> json_array_items(path) is None
+    True
+    """
+    first = read_head(path, 4096).lstrip("\ufeff \t\r\n")[:1]
+    if first != "[":
+        return None
+    return _items(path)
+
+
+def _items(path: Path) -> Iterator[Any]:
+    import ijson  # only the readers of long JSON arrays need it
+
+    count = 0
+    try:
+        with open(path, "rb") as handle:
+            for item in ijson.items(handle, "item", use_float=True):
+                count += 1
+                yield item
+    except ijson.JSONError:
+        # What the streaming parser refuses but Python's json reads (NaN, Infinity,
+        # 1e999, a byte-order mark) is read whole; a real syntax error is reported
+        # by load_json with its line.
+        data = load_json(path)
+        if not isinstance(data, list):
+            raise PoseFileError(path, "expected a JSON array") from None
+        yield from data[count:]
+    except OSError as err:
+        raise PoseFileError(path, f"cannot read: {err.strerror or err}") from None
 
 
 #: The first bytes of every HDF5 file (DeepLabCut .h5, SLEAP, netCDF-4).
@@ -410,23 +458,30 @@ def assemble(
             f"would take {grid_bytes / 2**20:.0f} MiB of empty frames; check the frame numbers",
         )
     fps = checked_fps(path, fps)
-    points = usable_points(path, points).copy()
+    points = usable_points(path, points)
     if confidence is not None:
         confidence = usable_confidence(path, confidence)
+    # The grids are made in the sequence's layout and filled record by record, so the
+    # records are never copied whole (an hour of three people is ~100 MB of them).
+    position = np.full((n_frames, n_space, n_keypoints, len(individuals)), np.nan)
+    position[frames, :, :, slots] = points.transpose(0, 2, 1)
+    lost = ~np.isfinite(points).all(axis=-1)
     if missing is not None:
-        points[missing] = np.nan
+        lost |= missing
     if confidence is not None and confidence_threshold is not None:
-        points[confidence < confidence_threshold] = np.nan
-    grid = np.full((n_frames, len(individuals), n_keypoints, n_space), np.nan)
-    grid[frames, slots] = points
-    position = np.moveaxis(grid, (1, 3), (3, 1))  # (time, space, keypoint, individual)
-    conf_grid = np.full((n_frames, len(individuals), n_keypoints), np.nan)
+        with np.errstate(invalid="ignore"):
+            lost |= confidence < confidence_threshold
+    record, keypoint = np.nonzero(lost)
+    position[frames[record], :, keypoint, slots[record]] = np.nan
+    conf_grid = np.full((n_frames, n_keypoints, len(individuals)), np.nan)
     if confidence is None:
-        confidence = np.where(np.isfinite(points).all(axis=-1), 1.0, np.nan)
-    conf_grid[frames, slots] = confidence
+        conf_grid[frames, :, slots] = 1.0
+        conf_grid[frames[record], keypoint, slots[record]] = np.nan
+    else:
+        conf_grid[frames, :, slots] = confidence
     return PoseSequence.from_arrays(
-        np.ascontiguousarray(position),
-        np.ascontiguousarray(conf_grid.transpose(0, 2, 1)),
+        position,
+        conf_grid,
         skeleton=skeleton,
         keypoints=list(keypoints),
         individuals=list(individuals),

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import attrs
@@ -45,6 +47,7 @@ from posekit.io._records import (
     assemble,
     individual_numbers,
     layout_for,
+    json_array_items,
     load_json,
     numeric_rows,
     read_head,
@@ -56,6 +59,9 @@ from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
 from posekit.presence import DEFAULT_MAX_GAP
 from posekit.registry import Registry
 from posekit.sequence import PoseSequence
+
+#: Records turned into one array at a time: bounds the JSON objects held while reading.
+_BLOCK = 4096
 
 #: Skeleton of a record by its number of keypoints (whole-body: its body part).
 LAYOUTS: dict[int, str] = {
@@ -155,9 +161,10 @@ class AlphaPoseReader:
             (naming the record, e.g. ``[12]``, and the field).
         """
         path = Path(path)
+        records = json_array_items(path)
+        if records is not None:
+            return self._read_records(path, records)
         data = load_json(path)
-        if isinstance(data, list):
-            return self._read_records(path, data)
         if isinstance(data, dict):
             return self._read_open(path, data)
         raise PoseFileError(
@@ -166,18 +173,18 @@ class AlphaPoseReader:
             "keyed by image name (--format open/cmu)",
         )
 
-    def _read_records(self, path: Path, data: list[Any]) -> PoseSequence:
-        if not data:
-            raise PoseFileError(path, "no detection in the file")
-        n = len(data)
-        image_of = np.empty(n, dtype=np.int64)
-        scores = np.full(n, np.nan)
-        tracks: list[int] = []
+    def _read_records(self, path: Path, records: Iterable[Any]) -> PoseSequence:
+        # Per-record numbers in typed arrays, not lists of Python objects that would
+        # stay scattered over the heap the parsed records come and go on.
+        image_of = array("q")
+        scores = array("d")
+        tracks = array("q")
+        blocks: list[np.ndarray] = []  # keypoints, _BLOCK records at a time
         rows: list[Any] = []
         images: dict[int | str, int] = {}  # image name -> its index
-        first_records: list[int] = []  # the first record of each image
+        first_records = array("q")  # the first record of each image
         width = -1
-        for i, record in enumerate(data):
+        for i, record in enumerate(records):
             if type(record) is not dict:
                 raise PoseFileError(path, "expected an object", record=f"[{i}]")
             keypoints = record.get("keypoints")
@@ -205,13 +212,17 @@ class AlphaPoseReader:
             if image_id not in images:
                 images[image_id] = len(images)
                 first_records.append(i)
-            image_of[i] = images[image_id]
+            image_of.append(images[image_id])
             rows.append(keypoints)
+            if len(rows) == _BLOCK:
+                blocks.append(_numbers(path, rows, i + 1 - len(rows)))
+                rows = []
+            score = np.nan
             if "score" in record:
                 score = as_float(record["score"])
                 if score is None:
                     raise PoseFileError(path, "expected a number", record=f"[{i}]", field="score")
-                scores[i] = score
+            scores.append(score)
             if len(tracks) == i and "idx" in record:
                 track = track_id(record["idx"])
                 if track is None:
@@ -222,6 +233,9 @@ class AlphaPoseReader:
                         field="idx",
                     )
                 tracks.append(track)
+        n = len(image_of)
+        if not n:
+            raise PoseFileError(path, "no detection in the file")
         if width == 0 or width % 3:
             raise PoseFileError(
                 path,
@@ -232,19 +246,24 @@ class AlphaPoseReader:
         layout = layout_for(
             path, width // 3, LAYOUTS, self.skeleton, record="[0]", field="keypoints"
         )
-        values = numeric_rows(rows, lambda i: (path, f"[{i}]"), "keypoints")
-        xyc = values.reshape(n, width // 3, 3)[:, : layout.n_keypoints]
+        if rows:
+            blocks.append(_numbers(path, rows, n - len(rows)))
+        xyc = np.concatenate(blocks).reshape(n, width // 3, 3)[:, : layout.n_keypoints]
+        del blocks
         names = list(images)
         order = number_frames(
             path, names, self.frame_order, records=[f"[{i}]" for i in first_records],
             field="image_id",
         )  # fmt: skip
-        frames = np.array([order.of[name] for name in names], dtype=np.int64)[image_of]
+        frames = np.array([order.of[name] for name in names], dtype=np.int64)[
+            np.frombuffer(image_of, np.int64)
+        ]
         missing = (xyc == 0).all(axis=-1)
         tracked = len(tracks) == n and min(tracks) >= 0
         found = individuals(
             path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
-            tracks=np.array(tracks) if tracked else None, scores=scores,
+            tracks=np.frombuffer(tracks, np.int64) if tracked else None,
+            scores=np.frombuffer(scores, np.float64),
             tracking=self.tracking, max_gap=self.track_max_gap,
             max_distance=self.track_max_distance,
         )  # fmt: skip
@@ -298,6 +317,11 @@ class AlphaPoseReader:
         )
         return order.logged(sequence)
 
+
+
+def _numbers(path: Path, rows: list[Any], start: int) -> np.ndarray:
+    """``rows`` (records ``start``, ``start + 1``, ...) as a float array."""
+    return numeric_rows(rows, lambda i: (path, f"[{start + i}]"), "keypoints")
 
 @attrs.frozen
 class AlphaPoseWriter:

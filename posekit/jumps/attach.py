@@ -47,9 +47,9 @@ def attach_to_observed(
     Returns
     -------
     numpy.ndarray
-        ``(T, J, D)``: without smoothing, observed joints land exactly on their measured
-        values; the others move with their nearest observed joints. Frames with no observed joint are
-        returned unchanged.
+        ``(T, J, D)``, of ``generated``'s dtype: without smoothing, observed joints land
+        exactly on their measured values (to that precision); the others move with their
+        nearest observed joints. Frames with no observed joint are returned unchanged.
 
     Examples
     --------
@@ -64,7 +64,7 @@ def attach_to_observed(
            [1., 2.]])
     """
     margin = int(4.0 * smoothing + 0.5) if smoothing > 0 else 0  # gaussian_filter1d's radius
-    shifted = np.empty(generated.shape, np.result_type(generated, measured))
+    shifted = np.empty_like(generated)  # the generated values' precision (float32 from JUMPS)
     for start in range(0, len(generated), chunk):
         low, high = max(start - margin, 0), min(start + chunk + margin, len(generated))
         part = slice(low, high)

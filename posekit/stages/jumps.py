@@ -18,7 +18,7 @@ import numpy as np
 from posekit.errors import PosekitError
 from posekit.grid import SKELETON
 from posekit.hookspecs import hookimpl
-from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
+from posekit.presence import DEFAULT_MAX_GAP, check_max_gap, presence
 from posekit.registry import Registry, get_registry
 from posekit.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.windowing import pad_to_window
@@ -41,13 +41,21 @@ PRESETS: dict[str, dict[str, float | int]] = {
 }
 
 
-#: Joints the default ``jumps`` takes from its completion (ridge regression) rather than
-#: from the generator: where the ridge baseline is ahead of the shipped model on the CMU
-#: val split, joint by joint (model card, "Inference settings").
-COMPLETION_JOINTS: tuple[str, ...] = (
-    "spine", "spine2", "spine3", "spine4", "left_clavicle", "right_clavicle", "left_hand",
-    "right_hand",
-)  # fmt: skip
+#: Frames the completion stage sees at a time, and the frames of context it gets on
+#: each side (more than a second and more than the default ``max_gap``).
+COMPLETION_BLOCK = 9000
+COMPLETION_MARGIN = 120
+
+#: Weight of the completion's value (ridge regression) for each joint the input never
+#: measures; the generator's value (after the attachment) gets the rest, and joints not
+#: named are the generator's alone. Chosen joint by joint on the CMU val split, where
+#: the blend beats taking either source whole (model card, "Inference settings").
+COMPLETION_WEIGHTS: dict[str, float] = {
+    "spine2": 1.0, "left_clavicle": 1.0, "right_clavicle": 1.0, "left_hand": 1.0,
+    "right_hand": 1.0, "spine": 0.75, "spine3": 0.75, "spine4": 0.75, "pelvis": 0.5,
+    "neck": 0.5, "head": 0.25, "head_top": 0.25, "left_foot": 0.25, "right_foot": 0.25,
+    "left_toe": 0.25, "right_toe": 0.25,
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -103,14 +111,16 @@ class Jumps:
         measured joints only (**ours**). Default ``ridge`` (the shipped per-frame ridge
         baseline), chosen on the CMU val split (mean added-joint AUC of ``upsample`` and
         ``hpe``); ``None``: the paper's encoder start from the measured joints.
-    completion_joints
-        Joints taken from the ``completion`` stage's output rather than from the
-        generator, where the completion has them and the individual's input never
-        measures them (**ours**: each source where it is better; JUMPS fills the gaps of
-        measured joints). None: :data:`COMPLETION_JOINTS` when there is a completion (the
-        spine, clavicles and hands, where ridge regression beats the shipped generator;
-        chosen per joint on the CMU val split, see the model card), none without one;
-        ``[]``: every added joint from the generator. Measured joints are kept either way.
+    completion_weights
+        Weight in [0, 1] of the ``completion`` stage's value for each joint the
+        individual's input never measures, blended with the generator's
+        (``(1 - w) * generated + w * completed``; **ours**: each joint from the better
+        mix of the two sources; JUMPS alone fills the gaps of measured joints). Joints
+        not named are the generator's. None: :data:`COMPLETION_WEIGHTS` when there is a
+        completion (1 for spine2, clavicles and hands, down to 0.25 for head, feet and
+        toes; chosen per joint on the CMU val split, see the model card), none without
+        one; ``{}``: every added joint from the generator. Measured joints are kept
+        either way.
     confidence_threshold
         Joints with a confidence below it count as missing.
     device
@@ -119,7 +129,7 @@ class Jumps:
         Seed of the prior samples; results are deterministic for a seed on CPU.
     batch_windows
         Windows optimised together at most: they stream through the networks in
-        batches of this size, so memory stays flat however long the file. None: 256 on
+        batches of this size, so memory stays flat however long the file. None: 64 on
         a CPU, and on CUDA as many as fill half the free GPU memory
         (:func:`cuda_batch_windows`).
     max_gap
@@ -157,9 +167,7 @@ class Jumps:
     attach: bool = True
     attach_smoothing: float = 1.0
     completion: str | None = "ridge"
-    completion_joints: tuple[str, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(tuple)
-    )
+    completion_weights: dict[str, float] | None = attrs.field(default=None, hash=False)
     confidence_threshold: float = attrs.field(
         default=0.4, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
@@ -173,11 +181,15 @@ class Jumps:
     def __attrs_post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
-        if self.completion_joints and self.completion is None:
-            raise ValueError("completion_joints needs a completion stage")
-        unknown = set(self.taken_joints()) - set(get_registry().skeleton(SKELETON).joint_names)
+        if self.completion_weights and self.completion is None:
+            raise ValueError("completion_weights needs a completion stage")
+        weights = self.blend_weights()
+        unknown = set(weights) - set(get_registry().skeleton(SKELETON).joint_names)
         if unknown:
-            raise ValueError(f"completion_joints: {sorted(unknown)} are not joints of {SKELETON}")
+            raise ValueError(f"completion_weights: {sorted(unknown)} are not joints of {SKELETON}")
+        outside = {name: w for name, w in weights.items() if not 0.0 <= w <= 1.0}
+        if outside:
+            raise ValueError(f"completion_weights must be between 0 and 1, got {outside}")
         get_registry().entry("windowing", self.windowing)
         if self.completion is not None:
             get_registry().entry("stage", self.completion)
@@ -208,19 +220,19 @@ class Jumps:
             if callable(getattr(completion, "check", None)):
                 completion.check()
 
-    def taken_joints(self) -> tuple[str, ...]:
-        """The joints taken from the completion (``completion_joints`` resolved).
+    def blend_weights(self) -> dict[str, float]:
+        """The completion's weight per joint (``completion_weights`` resolved).
 
         Examples
         --------
-        >>> Jumps().taken_joints() == COMPLETION_JOINTS
+        >>> Jumps().blend_weights() == COMPLETION_WEIGHTS
         True
-        >>> Jumps(completion=None).taken_joints()
-        ()
+        >>> Jumps(completion=None).blend_weights()
+        {}
         """
-        if self.completion_joints is not None:
-            return self.completion_joints
-        return COMPLETION_JOINTS if self.completion is not None else ()
+        if self.completion_weights is not None:
+            return dict(self.completion_weights)
+        return dict(COMPLETION_WEIGHTS) if self.completion is not None else {}
 
     def resolved(self) -> dict[str, object]:
         """The preset's settings with the explicit parameters applied."""
@@ -232,10 +244,26 @@ class Jumps:
         settings.update(procrustes=self.procrustes, encoder_init=self.encoder_init)
         return settings
 
-    def _complete(self, sequence: PoseSequence) -> np.ndarray:
-        """``(I, T, 28, 2)`` positions of the ``completion`` stage's output; NaN where
-        it could not fill a joint (the encoder then sees that joint as missing)."""
-        return get_registry().entry("stage", self.completion).cls()(sequence).positions()
+    def _complete(self, sequence: PoseSequence, individual: int) -> np.ndarray:
+        """``(T, 28, 2)`` float32 positions of the ``completion`` stage's output for one
+        individual; NaN where it could not fill a joint (the encoder then sees that
+        joint as missing).
+
+        The stage sees :data:`COMPLETION_BLOCK` frames at a time with
+        :data:`COMPLETION_MARGIN` frames of context on each side, so its memory does
+        not grow with the file (the completions are local in time: a scale averaged
+        over a second, gaps of at most ``max_gap`` frames).
+        """
+        stage = get_registry().entry("stage", self.completion).cls()
+        name = [sequence.individuals[individual]]
+        n_frames = sequence.n_frames
+        out = np.empty((n_frames, sequence.n_keypoints, 2), np.float32)
+        for first in range(0, n_frames, COMPLETION_BLOCK):
+            last = min(first + COMPLETION_BLOCK, n_frames)
+            low, high = max(first - COMPLETION_MARGIN, 0), min(last + COMPLETION_MARGIN, n_frames)
+            part = stage(sequence.select(individuals=name, frames=slice(low, high))).positions()
+            out[first:last] = part[0, first - low : last - low]
+        return out
 
     def settings(self) -> InpaintSettings:
         """The latent optimisation's settings (preset and parameters resolved)."""
@@ -281,6 +309,8 @@ class Jumps:
         n_frames = sequence.n_frames
         starts = strategy.starts(max(n_frames, WINDOW), WINDOW)
 
+        # Windows run only where the person is present; nothing is made elsewhere.
+        present = presence(sequence, self.max_gap)  # (I, T)
         active = [i for i in range(len(positions)) if observed[i].any()]
         for i in sorted(set(range(len(positions))) - set(active)):
             warnings.warn(
@@ -288,39 +318,44 @@ class Jumps:
                 "it is left missing",
                 stacklevel=2,
             )
+        needed = {i: _windows_present(present[i], starts) for i in active}
         output = positions.copy()
         imputed = sequence.imputed_flags().copy()
         skeleton = get_registry().skeleton(SKELETON)
         hops = skeleton.hop_distances()
-        taken = [skeleton.joint_names.index(name) for name in self.taken_joints()]
+        weights = {
+            skeleton.joint_names.index(name): w for name, w in self.blend_weights().items() if w
+        }
         iterations: list[np.ndarray] = []
-        if active:
-            complete = self._complete(sequence) if self.completion is not None else None
-            with progress_bar(len(active) * len(starts), "jumps") as bar:
-                for i in active:
-                    windows = _Windows.cut(positions[i], observed[i], None if complete is None
-                                           else complete[i], starts)
-                    estimate, losses, steps = self._inpaint(model, settings, windows, i, batch,
-                                                            bar.update)
-                    iterations.append(steps)
-                    merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
-                    if self.keep_observed and self.attach:
-                        merged = attach_to_observed(merged, positions[i], observed[i], hops,
-                                                    self.attach_smoothing)
-                    # Joints the input never has come from the completion (consistent with
-                    # the measured joints already); gaps in measured joints stay JUMPS's.
-                    absent = [j for j in taken if not observed[i][:, j].any()]
-                    if absent:
-                        merged = _take_joints(merged, complete[i], absent)
-                    if self.keep_observed:
-                        merged = np.where(observed[i][..., None], positions[i], merged)
-                        imputed[i] |= ~observed[i]
-                    else:
-                        imputed[i] = True
+        with progress_bar(sum(len(run) for run in needed.values()), "jumps") as bar:
+            for i, run in needed.items():
+                complete = None if self.completion is None else self._complete(sequence, i)
+                windows = _Windows.cut(positions[i], observed[i], complete, starts)
+                estimate, losses, steps = self._inpaint(
+                    model, settings, windows, run, i, batch, bar.update
+                )
+                iterations.append(steps)
+                merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
+                del estimate, losses, windows  # long files: hold one whole-length copy at a time
+                if self.keep_observed and self.attach:
+                    merged = attach_to_observed(
+                        merged, positions[i], observed[i], hops, self.attach_smoothing
+                    )
+                # Joints the input never has are blended with the completion (consistent
+                # with the measured joints already); gaps in measured joints stay JUMPS's.
+                absent = {j: w for j, w in weights.items() if not observed[i][:, j].any()}
+                if absent:
+                    _blend_joints(merged, complete, absent)
+                if self.keep_observed:  # output[i] holds the measured positions
+                    np.copyto(output[i], merged, where=~observed[i][..., None])
+                    imputed[i] |= ~observed[i]
+                else:
                     output[i] = merged
-        new_confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
-        filled = sequence.replace(position=output, confidence=new_confidence, imputed=imputed)
-        return keep_present(sequence, filled, self.max_gap).with_log(
+                    imputed[i] = True
+                output[i][~present[i]] = np.nan
+                imputed[i] &= present[i][:, None]
+        confidence = np.where(imputed & ~observed, IMPUTED_CONFIDENCE, confidence)
+        return sequence.replace(position=output, confidence=confidence, imputed=imputed).with_log(
             "jumps", {**attrs.asdict(self), "resolved": resolved,
                       "model_sha256": model.metadata.get("sha256"),
                       "run": _run_record(iterations, batch, device)})
@@ -330,27 +365,29 @@ class Jumps:
         model: JumpsModel,
         settings: InpaintSettings,
         windows: _Windows,
+        run: np.ndarray,
         individual: int,
         batch: int,
         advance: Callable[[int], object],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inpaint one individual's windows, ``batch`` at a time.
+        """Inpaint the windows ``run`` (indices) of one individual, ``batch`` at a time.
 
-        Returns the generated windows ``(W, 24, 28, 2)`` (float32), their per-frame
-        contextual losses ``(W, 24)`` and the steps each took ``(W,)``; ``advance(n)`` is
-        called after every batch of ``n`` windows.
+        Returns the generated windows ``(W, 24, 28, 2)`` (float32; NaN for the windows
+        not run), their per-frame contextual losses ``(W, 24)`` (NaN likewise) and the
+        steps each window run took ``(len(run),)``; ``advance(n)`` is called after every
+        batch of ``n`` windows.
         """
         import torch
 
         from posekit.jumps.inpaint import inpaint_windows
 
         n_windows = len(windows.starts)
-        estimate = np.empty((n_windows, WINDOW, *windows.positions.shape[1:]), np.float32)
-        losses = np.empty((n_windows, WINDOW), np.float32)
-        steps = np.empty(n_windows, np.int64)
+        estimate = np.full((n_windows, WINDOW, *windows.positions.shape[1:]), np.nan, np.float32)
+        losses = np.full((n_windows, WINDOW), np.nan, np.float32)
+        steps = np.empty(len(run), np.int64)
         n_prior = settings.starts - int(settings.encoder_init)
-        for first in range(0, n_windows, batch):
-            part = slice(first, min(first + batch, n_windows))
+        for first in range(0, len(run), batch):
+            part = run[first : first + batch]
             positions, mask, complete = windows.batch(part)
             result = inpaint_windows(
                 model, torch.from_numpy(positions), torch.from_numpy(mask).float(), settings,
@@ -361,26 +398,44 @@ class Jumps:
             )
             estimate[part] = result.positions.cpu().numpy()
             losses[part] = result.frame_losses.cpu().numpy()
-            steps[part] = result.iterations.cpu().numpy()
-            advance(part.stop - part.start)
+            steps[first : first + len(part)] = result.iterations.cpu().numpy()
+            advance(len(part))
         return estimate, losses, steps
 
 
-def _take_joints(generated: np.ndarray, completed: np.ndarray, joints: list[int]) -> np.ndarray:
-    """``generated`` ``(T, 28, 2)`` with ``joints`` replaced by ``completed``'s values
-    where those are finite.
+def _windows_present(present: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indices of the windows (first frames ``starts``) with a frame where ``present``
+    ``(T,)`` is True (the padded frames after ``T`` count as absent).
+
+    Examples
+    --------
+    >>> present = np.zeros(60, bool)
+    >>> present[30:40] = True
+    >>> _windows_present(present, np.array([0, 12, 24, 36])).tolist()
+    [1, 2, 3]
+    """
+    padded = np.zeros(max(len(present), int(starts[-1]) + WINDOW), bool)
+    padded[: len(present)] = present
+    return np.flatnonzero(padded[starts[:, None] + np.arange(WINDOW)].any(axis=1))
+
+
+def _blend_joints(generated: np.ndarray, completed: np.ndarray, weights: dict[int, float]) -> None:
+    """Blend joints of ``generated`` ``(T, 28, 2)``, in place, with ``completed``'s values
+    where those are finite: ``(1 - w) * generated + w * completed`` for joint ``j`` of
+    weight ``w`` in ``weights``.
 
     Examples
     --------
     >>> generated, completed = np.zeros((2, 28, 2)), np.ones((2, 28, 2))
     >>> completed[1, 3] = np.nan
-    >>> _take_joints(generated, completed, [3])[:, 3, 0].tolist()
-    [1.0, 0.0]
+    >>> _blend_joints(generated, completed, {3: 1.0, 5: 0.25})
+    >>> generated[:, 3, 0].tolist(), generated[:, 5, 0].tolist()
+    ([1.0, 0.0], [0.25, 0.25])
     """
-    out = generated.copy()
-    part = completed[:, joints]
-    out[:, joints] = np.where(np.isfinite(part), part, generated[:, joints])
-    return out
+    for joint, weight in weights.items():
+        part = completed[:, joint]
+        blend = (1.0 - weight) * generated[:, joint] + weight * part
+        generated[:, joint] = np.where(np.isfinite(part), blend, generated[:, joint])
 
 
 @attrs.frozen
@@ -388,9 +443,9 @@ class _Windows:
     """One individual's sequence cut into windows on demand (a batch at a time, so the
     windows of a long file never all exist at once).
 
-    ``positions`` ``(T', 28, 2)`` are the measured values (0 where not observed) and
-    ``mask`` ``(T', 28)`` the observed joints, both padded to a window's length;
-    ``complete`` the completion stage's output (or None), padded alike.
+    ``positions`` ``(T', 28, 2)`` are the measured values and ``mask`` ``(T', 28)`` the
+    observed joints, both padded to a window's length; ``complete`` the completion
+    stage's output (or None), padded alike. A batch's unobserved values are 0.
     """
 
     positions: np.ndarray
@@ -408,11 +463,10 @@ class _Windows:
     ) -> _Windows:
         """From an individual's ``(T, 28, 2)`` positions, ``(T, 28)`` observed joints,
         completion (or None) and the windows' first frames."""
-        finite = np.where(observed[..., None], positions, 0.0).astype(np.float32)
         return cls(
-            pad_to_window(finite, WINDOW),
+            pad_to_window(positions, WINDOW),
             pad_to_window(observed, WINDOW),
-            None if complete is None else pad_to_window(complete.astype(np.float32), WINDOW),
+            None if complete is None else pad_to_window(complete, WINDOW),
             starts,
         )
 
@@ -421,39 +475,41 @@ class _Windows:
         """Frames after padding (at least one window)."""
         return len(self.mask)
 
-    def batch(self, part: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Positions ``(B, 24, 28, 2)``, mask ``(B, 24, 28)`` and completion of the
-        windows ``part``."""
+    def batch(self, part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Positions ``(B, 24, 28, 2)`` (float32, 0 where not observed), mask
+        ``(B, 24, 28)`` and completion of the windows ``part`` (indices)."""
         frames = self.starts[part, None] + np.arange(WINDOW)
+        mask = self.mask[frames]
+        positions = np.where(mask[..., None], self.positions[frames], 0.0).astype(np.float32)
         complete = None if self.complete is None else self.complete[frames]
-        return self.positions[frames], self.mask[frames], complete
+        return positions, mask, complete
 
 
 def prior_samples(
-    seed: int, individual: int, windows: slice, n_samples: int, latent: int
+    seed: int, individual: int, windows: np.ndarray, n_samples: int, latent: int
 ) -> np.ndarray:
     """``(B, n_samples, latent)`` samples of the prior ``N(0, I)`` for the windows
-    ``windows`` of an individual: each window's from its own seed, so a result does not
-    depend on how the windows are batched.
+    ``windows`` (indices) of an individual: each window's from its own seed, so a
+    result does not depend on how the windows are batched or which are run.
 
     Examples
     --------
-    >>> a = prior_samples(0, 0, slice(0, 3), 2, 4)
-    >>> b = prior_samples(0, 0, slice(2, 3), 2, 4)
+    >>> a = prior_samples(0, 0, np.arange(3), 2, 4)
+    >>> b = prior_samples(0, 0, np.array([2]), 2, 4)
     >>> a.shape, bool((a[2] == b[0]).all())
     ((3, 2, 4), True)
     """
     if n_samples == 0:
-        return np.zeros((windows.stop - windows.start, 0, latent), np.float32)
+        return np.zeros((len(windows), 0, latent), np.float32)
     return np.stack([
-        np.random.default_rng([seed, individual, w]).standard_normal((n_samples, latent))
-        for w in range(windows.start, windows.stop)
+        np.random.default_rng([seed, individual, int(w)]).standard_normal((n_samples, latent))
+        for w in windows
     ]).astype(np.float32)
 
 
-#: Windows per batch on a CPU: large enough that the per-step overhead is small, small
-#: enough that a batch's activations stay well under 200 MB.
-CPU_BATCH_WINDOWS = 256
+#: Windows per batch on a CPU: as fast as 256 on 2 cores (the per-step overhead is
+#: already small), with 100 MB less of activations (benchmarks/jumps_speed.py).
+CPU_BATCH_WINDOWS = 64
 
 
 def default_batch_windows(model: JumpsModel, settings: InpaintSettings, device: str) -> int:
