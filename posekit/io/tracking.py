@@ -343,7 +343,7 @@ def tracked_sequence(
     points: np.ndarray,
     confidence: np.ndarray,
     missing: np.ndarray,
-    tracks: Sequence[int | None] | None,
+    tracks: Sequence[int | None] | np.ndarray | None,
     scores: np.ndarray | None = None,
     tracking: str = "auto",
     max_gap: int = DEFAULT_MAX_GAP,
@@ -390,14 +390,9 @@ def tracked_sequence(
     >>> seq.individuals, seq.n_frames
     (['id_7'], 2)
     """
-    usable = (
-        tracks is not None
-        and len(tracks) == len(frames)
-        and all(track is not None and track >= 0 for track in tracks)
-    )
-    own = np.array(tracks, dtype=np.int64) if usable else None
     found = individuals(
-        path, frames, np.where(missing[..., None], np.nan, points), tracks=own,
+        path, frames, np.where(missing[..., None], np.nan, points),
+        tracks=_usable_tracks(tracks, len(frames)),
         scores=scores, tracking=tracking, max_gap=max_gap, max_distance=max_distance,
     )  # fmt: skip
     sequence = assemble(
@@ -416,3 +411,23 @@ def tracked_sequence(
         n_frames=n_frames,
     )
     return found.logged(sequence)
+
+
+def _usable_tracks(
+    tracks: Sequence[int | None] | np.ndarray | None, n_records: int
+) -> np.ndarray | None:
+    """The file's track ids as an array when every record has one and none is negative
+    ("untracked"), else None.
+
+    Examples
+    --------
+    >>> _usable_tracks([3, 1], 2), _usable_tracks([3, None], 2), _usable_tracks([3, -1], 2)
+    (array([3, 1]), None, None)
+    """
+    if tracks is None or len(tracks) != n_records:
+        return None
+    if not isinstance(tracks, np.ndarray):
+        if any(track is None for track in tracks):
+            return None
+        tracks = np.array(tracks, dtype=np.int64)
+    return tracks if (tracks >= 0).all() else None
