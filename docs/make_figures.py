@@ -164,8 +164,8 @@ def windows_figure(n_frames: int, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from posekit.jumps.windowing import Closest
     from posekit.jumps.settings import PRESETS, WINDOW
+    from posekit.jumps.windowing import Closest
 
     starts = Closest(overlap=PRESETS["fast"].overlap).starts(n_frames, WINDOW)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(starts) + 1.0))

@@ -33,8 +33,8 @@ FOLDER = Path(__file__).resolve().parent / f"cmu_{CLIP}"
 
 def projected_truth(clip: str, mocap: Path, seed: int = SEED) -> np.ndarray:
     """``(T, 28, 2)`` a test clip as the evaluation protocol's seeded camera sees it."""
-    from posekit.camera import random_camera
     from posekit.jumps.normalize import PELVIS
+    from training.camera import random_camera
 
     clips, failures = load_clips(mocap, [clip], progress=False)
     if failures:

@@ -47,7 +47,7 @@ IMAGE_SIZE = (1920, 1080)
 
 def camera():
     """The static camera: 1 m above the floor, looking along -z, focal 1000 px."""
-    from posekit.camera import PinholeCamera
+    from training.camera import PinholeCamera
 
     return PinholeCamera.look_at(
         eye=(0.0, 1.0, 0.0), target=(0.0, 1.0, -1.0), focal=1000.0, image_size=IMAGE_SIZE

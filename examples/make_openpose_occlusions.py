@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from make_example import projected_truth, truth_sequence
 
-from training.build_eval import HPE_NOISE, VISIBLE_SCORE, head_size, occlusion_mask
+from posekit.ops.metrics import head_size
+from training.build_eval import HEAD_JOINTS, HPE_NOISE, VISIBLE_SCORE, occlusion_mask
 from training.mocap import SKELETON, TARGET_FPS, clip_rng, default_mocap_root
 
 CLIP = "124_01"
@@ -44,7 +45,8 @@ def openpose_sequence(truth: np.ndarray, clip: str = CLIP, seed: int = SEED):
     from posekit.plugins.registry import get_skeleton
 
     rng = clip_rng(seed, clip, "eval_hpe")
-    noisy = truth + rng.normal(size=truth.shape) * (HPE_NOISE * head_size(truth))[:, None, None]
+    heads = head_size(truth, *get_skeleton(SKELETON).indices(HEAD_JOINTS))
+    noisy = truth + rng.normal(size=truth.shape) * (HPE_NOISE * heads)[:, None, None]
     hidden = occlusion_mask(rng, truth.shape[:2])
     hidden[slice(*HIDDEN_FRAMES), get_skeleton(SKELETON).indices(HIDDEN_JOINTS)] = True
     position = np.where(hidden[..., None], np.nan, noisy)

@@ -50,7 +50,7 @@ _LAZY = {
     "Evaluate": "posekit.stages.evaluate",
     "Render": "posekit.stages.render",
 }
-__all__ = [*_LAZY, "__version__"]
+__all__ = [*_LAZY, "__version__"]  # noqa: PLE0604  (the names are _LAZY's keys)
 
 
 def __getattr__(name: str) -> Any:

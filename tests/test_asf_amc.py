@@ -401,7 +401,7 @@ needs_mocap = pytest.mark.skipif(not MOCAP.is_dir(), reason="no shared/mocap bes
 
 @needs_mocap
 def test_a_real_cmu_clip_has_plausible_bones() -> None:
-    path = sorted((MOCAP / "cmu" / "subjects").glob("*/*_*.amc.gz"))[0]
+    path = min((MOCAP / "cmu" / "subjects").glob("*/*_*.amc.gz"))
     motion = read_amc(path)
     assert motion.positions.shape[1:] == (31, 3)
     lengths = np.linalg.norm(bone_vectors(motion.positions, motion.parents), axis=-1)

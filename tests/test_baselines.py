@@ -19,9 +19,10 @@ from posekit.baselines.knn import FrameDatabase
 from posekit.baselines.mean_pose import fit_mean_pose, mean_pose
 from posekit.baselines.ridge import FrameGaussian
 from posekit.baselines.ridge_window import WindowGaussian
+from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.evaluation.scoring import UPSAMPLE_JOINTS
 from posekit.plugins.registry import get_registry, get_skeleton, get_stage
-from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.stages.provenance import apply_stage
 
 NAMES = get_skeleton("mpi_inf_3dhp_28").joint_names
 GIVEN = np.array([n in UPSAMPLE_JOINTS for n in NAMES])
@@ -161,13 +162,13 @@ def test_stage_passes_given_joints_and_flags_the_rest(models, test_clip, name):
     seen = seen.copy()
     seen[10:14, NAMES.index("left_wrist")] = False  # an hpe-style gap
     seq = clip_sequence(test_clip, seen)
-    out = get_stage(name)(model=models[name])(seq)
+    out = apply_stage(get_stage(name)(model=models[name]), seq)
     position, imputed = out.positions()[0], out.imputed_flags()[0]
     assert np.isfinite(position).all()
     np.testing.assert_array_equal(position[seen], test_clip[seen])  # measured, untouched
     np.testing.assert_array_equal(imputed, ~seen)
     assert (out.confidences()[0][~seen] == IMPUTED_CONFIDENCE).all()  # kept by filters
-    assert out.log[-1]["stage"] == name
+    assert [entry["stage"] for entry in out.log] == [name]  # one entry, by apply_stage
     if name in ("ridge", "ridge_window"):  # exact but for the linearly filled gap
         assert np.abs(position - test_clip).max() < 8.0  # pixels, of a 37-pixel unit
 
@@ -200,6 +201,19 @@ def test_tampered_or_mislabelled_file_is_refused(models, tmp_path):
     (tmp_path / "lone.npz").write_bytes(models["knn"].read_bytes())
     with pytest.raises(ModelFileError, match="sidecar"):
         load_model(tmp_path / "lone.npz", "knn")
+
+
+def test_a_missing_model_file_says_what_the_user_can_do(tmp_path, monkeypatch):
+    """A user's missing file: use the shipped model or fit one in a source checkout;
+    the shipped file missing: the installation is broken."""
+    from posekit.baselines import common
+
+    with pytest.raises(ModelFileError, match="gone.npz: no such model file") as caught:
+        get_stage("ridge")(model=tmp_path / "gone.npz").check()
+    assert "model unset" in str(caught.value) and "source repository" in str(caught.value)
+    monkeypatch.setattr(common, "default_model_path", lambda method: tmp_path / f"{method}.npz")
+    with pytest.raises(ModelFileError, match="reinstall posekit"):
+        get_stage("knn")().check()
 
 
 def test_object_arrays_are_never_saved(tmp_path):

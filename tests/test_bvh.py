@@ -176,8 +176,8 @@ def _frame_line(index: int) -> int:
         ("JOINT LeftArm", "JOINT Head", "'Head' used twice", 43),
         ("\t\tJOINT Head\n", "\t\tBONE Head\n", "expected JOINT, End Site or '}'", 34),
         ("End Site\n\t\t\t{\n\t\t\t\tOFFSET 0 1.8 2.4\n\t\t\t}",
-         "End Site\n\t\t\t{\n\t\t\t\tOFFSET 0 1.8 2.4\n\t\t\t}\n\t\t\tEnd Site\n\t\t\t{\n"
-         "\t\t\t\tOFFSET 0 1 0\n\t\t\t}", "'Head_end' used twice", 42),
+         ("End Site\n\t\t\t{\n\t\t\t\tOFFSET 0 1.8 2.4\n\t\t\t}\n\t\t\tEnd Site\n\t\t\t{\n"
+          "\t\t\t\tOFFSET 0 1 0\n\t\t\t}"), "'Head_end' used twice", 42),
         ("HIERARCHY\n", "HIERARCHIES\n", "expected 'HIERARCHY'", 1),
         ("MOTION\n", "MOVES\n", "no MOTION section", None),
     ],
@@ -245,7 +245,7 @@ def test_the_real_cmu_bvh_agrees_with_the_cmu_asf_skeletons() -> None:
 @pytest.mark.skipif(not CMU_BVH.is_file(), reason="no shared/mocap beside the repo")
 def test_real_bvh_and_amc_stand_alike() -> None:
     # Different subjects, so only the build: hip height and the head above it, in metres.
-    amc = sorted((MOCAP / "cmu" / "subjects").glob("*/*_*.amc.gz"))[0]
+    amc = min((MOCAP / "cmu" / "subjects").glob("*/*_*.amc.gz"))
     asf_motion = read_amc(amc)
     bvh_motion = read_bvh(CMU_BVH, scale=CMU_BVH_SCALE)
     asf_hips = np.median(asf_motion.positions[:, 0, 1])

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from posekit.camera import PinholeCamera, random_camera
+from training.camera import PinholeCamera, random_camera
 
 TARGET = np.array([0.3, 0.9, -1.2])
 

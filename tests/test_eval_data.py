@@ -7,15 +7,16 @@ import pytest
 from synthetic_mocap import write_mocap_folder
 
 from posekit.core.sequence import PoseSequence
+from posekit.ops.metrics import head_size
 from posekit.plugins.registry import get_skeleton
 from training.build_eval import (
     CONDITIONS,
     GAP_LENGTH,
+    HEAD_JOINTS,
     HPE_NOISE,
     INPUT_JOINTS,
     alphapose_records,
     expected_missing_fraction,
-    head_size,
     main,
     make_conditions,
     occlusion_mask,
@@ -56,6 +57,20 @@ def test_occlusion_mask_statistics():
     assert 0.0017 < starts < 0.0021  # ~0.002, a little less where gaps merge
 
 
+def test_occlusion_mask_of_a_batch_without_lead_in_follows_its_draws():
+    """Each window of a batch: a gap drawn at frame s with length L hides s .. s+L-1,
+    cut at the window's end; nothing starts before the window."""
+    shape, probability, lengths = (6, 24, 5), 0.05, (1, 20)
+    mask = occlusion_mask(np.random.default_rng(3), shape, probability, lengths, lead_in=False)
+    rng = np.random.default_rng(3)
+    starts = rng.random(shape) < probability
+    length = rng.integers(lengths[0], lengths[1] + 1, size=shape)
+    expected = np.zeros(shape, dtype=bool)
+    for window, frame, joint in zip(*np.nonzero(starts), strict=True):
+        expected[window, frame : frame + length[window, frame, joint], joint] = True
+    assert starts.any() and np.array_equal(mask, expected)
+
+
 def test_conditions_missing_patterns_and_noise():
     truth = _truth(30000)
     conditions = make_conditions("01_01", truth, seed=0)
@@ -68,7 +83,7 @@ def test_conditions_missing_patterns_and_noise():
     missing = np.isnan(hpe[:, INPUTS, 0])
     assert (np.isnan(hpe[:, INPUTS, 0]) == np.isnan(hpe[:, INPUTS, 1])).all()
     assert abs(missing.mean() - expected_missing_fraction()) < 0.01
-    error = (hpe - truth)[:, INPUTS] / head_size(truth)[:, None, None]
+    error = (hpe - truth)[:, INPUTS] / head_size(truth, *HUB.indices(HEAD_JOINTS))[:, None, None]
     seen = error[~missing]
     assert abs(seen.mean()) < 0.002 and abs(seen.std() - HPE_NOISE) < 0.001
     assert abs(np.corrcoef(seen[:, 0], seen[:, 1])[0, 1]) < 0.02
@@ -125,7 +140,7 @@ def built(tmp_path_factory):
 
 
 def test_files_and_layout(built):
-    root, _, folder = built
+    _, _, folder = built
     for clip, n_frames in (("01_01", 100), ("01_02", 61)):
         truth = PoseSequence.read_netcdf(folder / "truth" / f"{clip}.nc")
         assert truth.skeleton == "mpi_inf_3dhp_28" and truth.fps == 30.0 and truth.n_space == 2
@@ -151,7 +166,7 @@ def test_files_and_layout(built):
 
 
 def test_build_is_deterministic(built, tmp_path):
-    root, mocap, folder = built
+    _, mocap, folder = built
     again = main(["--split", "test", "--mocap", str(mocap), "--out", str(tmp_path),
                   "--no-clip-cache", "--quiet"])
     for name in ("truth", *CONDITIONS):

@@ -76,6 +76,17 @@ def test_track_ids(tmp_path: Path) -> None:
     assert seq.positions()[0, :, 1, 0][[0, 2]].tolist() == [301.0, 111.0]
 
 
+def test_a_negative_track_id_means_untracked(tmp_path: Path) -> None:
+    """As in OpenPose and AlphaPose files: the ids are not used, the tracking option
+    assigns them (rank here) and the provenance log says so."""
+    data = coco_annotations()
+    for annotation, track in zip(data["annotations"], [4, -1, 9, 2], strict=True):
+        annotation["track_id"] = track
+    seq = CocoReader(tracking="rank").read(write_json(tmp_path / "a.json", data))
+    assert all(not name.startswith("id_-") for name in seq.individuals)
+    assert [e["stage"] for e in seq.log].count("individuals") == 1
+
+
 def test_custom_keypoint_names(tmp_path: Path) -> None:
     data = {
         "images": [{"id": 1, "file_name": "a.jpg"}],
@@ -207,3 +218,13 @@ def test_no_labelled_keypoint(tmp_path: Path) -> None:
     data["annotations"] = [data["annotations"][2]]  # the crowd region only
     with pytest.raises(PoseFileError, match="no annotation with a labelled keypoint"):
         CocoReader().read(write_json(tmp_path / "a.json", data))
+
+
+@pytest.mark.parametrize("keypoints", [True, 3, "nose", {"a": 1}])
+def test_category_keypoints_that_are_not_a_list_are_refused(tmp_path: Path, keypoints) -> None:
+    """Found by the fuzz test: ``keypoints: true`` in the category crashed the reader."""
+    data = coco_annotations()
+    data["categories"][0]["keypoints"] = keypoints
+    path = write_json(tmp_path / "a.json", data)
+    with pytest.raises(PoseFileError, match="keypoint names"):
+        CocoReader().read(path)

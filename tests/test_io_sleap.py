@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from posekit.core.errors import PoseFileError
+from posekit.io._values import ValueRepairWarning
 from posekit.io.choose import choose_reader
 from posekit.io.sleap import SleapReader
 
@@ -115,3 +116,22 @@ def test_other_hdf5_files_are_not_claimed(tmp_path: Path) -> None:
     analysis = tmp_path / "mice.h5"
     sio.save_analysis_h5(sleap_labels(), str(analysis))
     assert choose_reader(analysis).name == "sleap"
+
+
+def test_sleap_values_follow_the_readers_value_rules(tmp_path: Path) -> None:
+    """A huge coordinate and a negative score are repaired with a warning; a bad fps is
+    refused, as by every reader (posekit.io._values)."""
+    labels = sleap_labels()
+    instance = labels.labeled_frames[1].instances[0]
+    instance.points["xy"][0] = [1e12, 20.0]
+    instance.points["score"][1] = -0.5
+    path = tmp_path / "mice.slp"
+    sio.save_slp(labels, str(path))
+    with pytest.warns(ValueRepairWarning) as caught:
+        seq = SleapReader().read(path)
+    said = " ".join(str(w.message) for w in caught)
+    assert "1 keypoint with an infinite or huge" in said and "1 negative" in said
+    assert np.isnan(seq.positions()[0, 2, 0]).all() and np.isnan(seq.confidences()[0, 2, 1])
+    assert seq.positions()[0, 2, 1].tolist() == [13.0, 30.0]
+    with pytest.raises(PoseFileError, match="field fps: expected a positive finite number"):
+        SleapReader(fps=0).read(path)

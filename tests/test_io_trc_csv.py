@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from posekit.core.errors import PoseFileError
 from posekit.core.sequence import PoseSequence
+from posekit.io._values import ValueRepairWarning
 from posekit.io.choose import choose_reader
 from posekit.io.csv import CsvReader, CsvWriter
 from posekit.io.trc import TrcReader, snake_case
@@ -176,3 +177,38 @@ def test_csv_round_trip_property(tmp_path_factory: pytest.TempPathFactory, value
     back = CsvReader().read(path)
     np.testing.assert_array_equal(back.positions(), seq.positions())
     assert back.fps == fps
+
+
+def test_trc_values_follow_the_readers_value_rules(tmp_path: Path) -> None:
+    """An infinite or huge coordinate makes its marker missing, with a warning (as in
+    every reader, posekit.io._values); the others keep their values."""
+    frames = pose2sim_frames()
+    path = tmp_path / "clip.trc"
+    text = trc_text(POSE2SIM_MARKERS, frames)
+    lines = text.split("\n")
+    cells = lines[6].split("\t")
+    cells[2], cells[6] = "inf", "1e12"  # frame 1: CHip's X, RHip's Y
+    lines[6] = "\t".join(cells)
+    path.write_text("\n".join(lines))
+    with pytest.warns(ValueRepairWarning, match="clip.trc: 2 keypoints with an infinite or huge"):
+        seq = TrcReader().read(path)
+    position = seq.positions()[0]
+    assert np.isnan(position[0, :2]).all()
+    np.testing.assert_allclose(position[0, 2:], frames[0, 2:])
+
+
+def test_csv_values_follow_the_readers_value_rules(tmp_path: Path) -> None:
+    """A huge coordinate becomes missing and a negative confidence unknown, with a
+    warning each (posekit.io._values)."""
+    path = tmp_path / "poses.csv"
+    path.write_text(
+        "time,individual,keypoint,x,y,confidence,imputed\n"
+        "0,a,base,1,2,0.5,false\n0,a,tip,3e9,4,0.5,false\n"
+        "1,a,base,1,2,-0.5,false\n1,a,tip,3,4,0.5,false\n"
+    )
+    with pytest.warns(ValueRepairWarning) as caught:
+        seq = CsvReader().read(path)
+    said = " ".join(str(w.message) for w in caught)
+    assert "1 keypoint with an infinite or huge" in said and "1 negative" in said
+    assert np.isnan(seq.positions()[0, 0, 1]).all() and np.isnan(seq.confidences()[0, 1, 0])
+    assert seq.positions()[0, 1].tolist() == [[1.0, 2.0], [3.0, 4.0]]

@@ -9,15 +9,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from posekit.jumps.encoding import default_mean_pose  # noqa: E402
-from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve  # noqa: E402
-from posekit.jumps.networks import Critic  # noqa: E402
-from training.train_jumps import (  # noqa: E402
+from posekit.jumps.encoding import default_mean_pose
+from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
+from posekit.jumps.networks import Critic
+from training.build_eval import occlusion_mask
+from training.train_jumps import (
     DEFAULTS,
     INPUT_JOINTS,
     Trainer,
     merge,
-    occlusion_bursts,
     run,
     sample_visibility,
 )
@@ -98,7 +98,7 @@ def test_visibility_kinds():
     cfg = DEFAULTS["masks"]
     x = synthetic_windows(6)
     for kind in range(4):
-        x_tilde, mask, kinds = sample_visibility(rng, x, cfg, np.full(6, kind))
+        x_tilde, mask, _ = sample_visibility(rng, x, cfg, np.full(6, kind))
         assert np.isnan(x_tilde[~mask]).all() and np.isfinite(x_tilde[mask]).all()
         if kind == 0:
             assert mask.all() and np.array_equal(x_tilde, x)
@@ -108,7 +108,7 @@ def test_visibility_kinds():
         if kind == 2:
             assert not mask[..., [j for j in range(28) if j not in INPUT_JOINTS]].any()
             assert not np.array_equal(x_tilde[mask], x[mask])  # noisy
-    bursts = occlusion_bursts(rng, (200, 24, 28), 0.02, 20)
+    bursts = occlusion_mask(rng, (200, 24, 28), 0.02, (1, 20), lead_in=False)
     assert 0.05 < bursts.mean() < 0.3
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from posekit.core.sequence import PoseSequence
-from posekit.resample import resample_array, resample_sequence, resampled_length
+from training.resample import resample_array, resample_sequence, resampled_length
 
 
 @pytest.mark.parametrize(("n", "fps_in", "fps_out", "expected"),

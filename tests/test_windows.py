@@ -175,3 +175,16 @@ def test_short_clips_are_padded(mocap, tmp_path):
                                out=tmp_path, progress=False))
     assert len(data["windows"]) == 2 and (data["start"] == 0).all()
     np.testing.assert_array_equal(data["windows"][:, 19], data["windows"][:, 23])
+
+
+def test_read_windows_drops_windows_with_a_non_finite_value(tmp_path):
+    from training.build_windows import read_windows
+
+    windows = np.random.default_rng(0).normal(size=(5, 24, 28, 2))
+    windows[1, 3, 4, 0] = np.nan
+    windows[3, 0, 0, 1] = np.inf
+    path = tmp_path / "windows-train-x.npz"
+    np.savez(path, windows=windows, settings=np.str_('{"split": "train"}'))
+    read, settings, held = read_windows(path)
+    assert held == 5 and settings == {"split": "train"} and read.dtype == np.float32
+    np.testing.assert_array_equal(read, windows[[0, 2, 4]].astype(np.float32))

@@ -9,6 +9,10 @@ Data builders (run from the repository root):
 - ``python -m training.build_eval``: whole projected clips in the three input
   conditions of ``EVALUATION.md``.
 
+Only these builders use :mod:`training.camera` (pinhole cameras, the evaluation's
+random cameras) and :mod:`training.resample` (120 fps clips to 30 fps), so they live
+here rather than in the package.
+
 The motion capture is the CMU Graphics Lab Motion Capture Database. The data used in
 this project was obtained from mocap.cs.cmu.edu. The database was created with
 funding from NSF EIA-0196217.

@@ -15,8 +15,8 @@ import functools
 
 import numpy as np
 
-from posekit.plugins.registry import get_skeleton
 from posekit.core.skeleton import Skeleton
+from posekit.plugins.registry import get_skeleton
 
 SKELETON = "mpi_inf_3dhp_28"
 

@@ -60,6 +60,8 @@ from pathlib import Path
 
 import numpy as np
 
+from posekit.jumps import checkpoint
+from posekit.ops.metrics import head_size
 from training.mocap import (
     CLIP_SOURCES,
     REPO_ROOT,
@@ -68,7 +70,6 @@ from training.mocap import (
     clip_file,
     clip_rng,
     default_mocap_root,
-    git_commit,
     load_clips,
     source_version,
     split_clips,
@@ -80,6 +81,8 @@ INPUT_JOINTS = (
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
     "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
+#: The joints whose distance is the head size (PCKh's, :func:`posekit.ops.metrics.head_size`).
+HEAD_JOINTS = ("head_top", "neck")
 #: Noise of the ``hpe`` condition, in head sizes (standard deviation per coordinate).
 HPE_NOISE = 0.05
 #: Occlusion bursts: probability per joint and frame that a gap starts, gap lengths.
@@ -90,39 +93,45 @@ VISIBLE_SCORE = (0.6, 0.95)
 OCCLUDED_SCORE = (0.05, 0.3)
 OCCLUDED_NOISE = 0.3
 
-EVAL_SOURCES = ("posekit/camera.py", "training/build_eval.py")
+EVAL_SOURCES = ("training/camera.py", "training/build_eval.py")
 
 
 def occlusion_mask(
     rng: np.random.Generator,
-    shape: tuple[int, int],
+    shape: tuple[int, ...],
     probability: float = GAP_START_PROBABILITY,
     lengths: tuple[int, int] = GAP_LENGTH,
+    *,
+    lead_in: bool = True,
 ) -> np.ndarray:
-    """``(frames, joints)`` boolean mask, True where a burst of occlusion hides the joint.
+    """``(..., frames, joints)`` boolean mask, True where a burst of occlusion hides the joint.
 
     Every joint at every frame starts a gap with ``probability``; its length is uniform
-    in ``[lengths[0], lengths[1]]`` (inclusive). Gaps may overlap. Gaps also start in the
-    ``lengths[1] − 1`` frames before the clip (as if the clip were cut from a longer
-    video), so the first frames are missing as often as the others.
+    in ``[lengths[0], lengths[1]]`` (inclusive). Gaps may overlap. With ``lead_in``,
+    gaps also start in the ``lengths[1] − 1`` frames before the clip (as if the clip
+    were cut from a longer video), so the first frames are missing as often as the
+    others; without, gaps start inside the clip only (the training windows' bursts).
+    Leading dimensions (a batch of windows) are independent.
 
     Examples
     --------
     >>> mask = occlusion_mask(np.random.default_rng(0), (100000, 28))
     >>> round(float(mask.mean()), 2)
     0.19
+    >>> occlusion_mask(np.random.default_rng(0), (8, 24, 28), 0.02, (1, 20), lead_in=False).shape
+    (8, 24, 28)
     """
-    n_frames, n_joints = shape
-    lead = lengths[1] - 1
-    drawn = (n_frames + lead, n_joints)
+    *batch, n_frames, n_joints = shape
+    lead = lengths[1] - 1 if lead_in else 0
+    drawn = (*batch, n_frames + lead, n_joints)
     starts = rng.random(drawn) < probability
     length = rng.integers(lengths[0], lengths[1] + 1, size=drawn)
     # +1 at the start of each gap, -1 just after its end; a running sum counts open gaps.
-    events = np.zeros((drawn[0] + lengths[1] + 1, n_joints), dtype=np.int32)
-    frame, joint = np.nonzero(starts)
-    np.add.at(events, (frame, joint), 1)
-    np.add.at(events, (frame + length[frame, joint], joint), -1)
-    return np.cumsum(events, axis=0)[lead : lead + n_frames] > 0
+    events = np.zeros((*batch, drawn[-2] + lengths[1] + 1, n_joints), dtype=np.int32)
+    where = np.nonzero(starts)
+    np.add.at(events, where, 1)
+    np.add.at(events, (*where[:-2], where[-2] + length[where], where[-1]), -1)
+    return np.cumsum(events, axis=-2)[..., lead : lead + n_frames, :] > 0
 
 
 def expected_missing_fraction(
@@ -144,16 +153,6 @@ def expected_missing_fraction(
     return 1.0 - survive
 
 
-def head_size(truth: np.ndarray) -> np.ndarray:
-    """``(T,)`` ground-truth 2D head_top–neck distance per frame (PCKh's head size)."""
-    from posekit.plugins.registry import get_skeleton
-
-    skeleton = get_skeleton(SKELETON)
-    return np.linalg.norm(
-        truth[:, skeleton.index("head_top")] - truth[:, skeleton.index("neck")], axis=-1
-    )
-
-
 def make_conditions(clip: str, truth: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The three input conditions of one projected clip, ``{name: (T, 28, 2)}``, NaN missing.
 
@@ -170,7 +169,8 @@ def make_conditions(clip: str, truth: np.ndarray, seed: int) -> dict[str, np.nda
     upsample = np.where(inputs[None, :, None], truth, np.nan)
 
     rng = clip_rng(seed, clip, "eval_hpe")
-    noise = rng.normal(size=truth.shape) * (HPE_NOISE * head_size(truth))[:, None, None]
+    heads = head_size(truth, *skeleton.indices(HEAD_JOINTS))
+    noise = rng.normal(size=truth.shape) * (HPE_NOISE * heads)[:, None, None]
     noisy = np.where(inputs[None, :, None], truth + noise, np.nan)
     occluded = occlusion_mask(rng, (n_frames, n_joints))
     hpe = np.where(occluded[..., None], np.nan, noisy)
@@ -205,7 +205,7 @@ def alphapose_records(
     body_coco = coco.indices(body)
     body_hub = hub.indices(body)
     face = [j for j in range(coco.n_joints) if j not in body_coco]
-    heads = head_size(truth)
+    heads = head_size(truth, *hub.indices(HEAD_JOINTS))
 
     xy = np.zeros((n_frames, coco.n_joints, 2))
     score = np.zeros((n_frames, coco.n_joints))
@@ -251,13 +251,10 @@ def _camera_description(camera) -> dict:
 
 
 def _write_json(path: Path, value: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    from posekit.core.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def build_eval(
@@ -273,9 +270,9 @@ def build_eval(
     """Write the evaluation data of a split under ``<out>/<split>``; returns that folder."""
     from tqdm import tqdm
 
-    from posekit.camera import random_camera
-    from posekit.jumps.normalize import PELVIS
     from posekit.core.sequence import PoseSequence
+    from posekit.jumps.normalize import PELVIS
+    from training.camera import random_camera
 
     started = time.perf_counter()
     clips = split_clips(mocap, split)
@@ -284,7 +281,7 @@ def build_eval(
     code_version = source_version((*EVAL_SOURCES, *CLIP_SOURCES))
     manifest = {"split": split, "seed": seed, "fps": TARGET_FPS, "skeleton": SKELETON,
                 "conditions": list(CONDITIONS), "code_version": code_version,
-                "git_commit": git_commit(), "clips": {}}
+                "git_commit": checkpoint.code_version()["git_commit"], "clips": {}}
     manifest["skipped_clips"] = failures
     for clip in tqdm(data, desc=f"eval {split}", unit="clip", disable=not progress):
         positions = data[clip].astype(np.float64)

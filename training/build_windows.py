@@ -47,6 +47,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from posekit.jumps import checkpoint
 from training.mocap import (
     CLIP_SOURCES,
     REPO_ROOT,
@@ -54,8 +55,8 @@ from training.mocap import (
     clip_file,
     clip_rng,
     default_mocap_root,
-    git_commit,
     load_clips,
+    save_arrays,
     source_version,
     split_clips,
 )
@@ -70,7 +71,7 @@ DISTANCE = (3.5, 6.0)
 
 #: Sources whose change invalidates a cached build.
 WINDOW_SOURCES = (
-    "posekit/camera.py",
+    "training/camera.py",
     "posekit/jumps/normalize.py",
     "training/augment.py",
     "training/build_windows.py",
@@ -160,8 +161,8 @@ def clip_cameras(
     ``1000 · U[1 − j, 1 + j]``, drawn from a separate stream so the viewpoints do not
     change.
     """
-    from posekit.camera import random_camera
     from posekit.jumps.normalize import PELVIS
+    from training.camera import random_camera
 
     target = np.nanmean(positions[:, PELVIS], axis=0)
     rng = clip_rng(settings.seed, name, "camera")
@@ -267,24 +268,28 @@ def build_windows(
     dropped = int(sum(p["dropped"] for p in parts))
     frames = int(sum(len(v) for v in data.values()))
     described.update(
-        git_commit=git_commit(),
+        git_commit=checkpoint.code_version()["git_commit"],
         counts={"clips": len(data), "frames": frames, "windows": len(arrays["windows"]),
                 "dropped_windows": dropped},
         skipped_clips=failures,
         seconds=round(time.perf_counter() - started, 2),
     )
-    Path(out).mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, **arrays, settings=np.str_(json.dumps(described)))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_arrays(path, **arrays, settings=np.str_(json.dumps(described)))
     print(f"wrote {path}: {len(arrays['windows'])} windows from {len(data)} clips "
           f"({frames} frames at {settings.fps:g} fps), {dropped} dropped, "
           f"{described['seconds']:.1f} s"
           + (f"; skipped clips {', '.join(failures)}" if failures else ""))
     return path
+
+
+def read_windows(path: Path) -> tuple[np.ndarray, dict, int]:
+    """The windows of a file :func:`build_windows` wrote, without those holding a
+    non-finite value, as ``(N, F, 28, 2)`` float32; its settings; how many it held."""
+    with np.load(path, allow_pickle=False) as data:
+        windows = np.ascontiguousarray(data["windows"], dtype=np.float32)
+        settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
+    finite = np.isfinite(windows).all(axis=(1, 2, 3))
+    return windows[finite], settings, len(finite)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:

@@ -160,9 +160,9 @@ def diagnose(
     joint name -> AUC); given joints are passed through for every path but
     ``encoder_of_ridge``, ``ceiling`` and ``pca_K``, which replace them.
     """
+    from posekit.core.sequence import PoseSequence
     from posekit.evaluation.scoring import Evaluation
     from posekit.jumps.checkpoint import load_model
-    from posekit.core.sequence import PoseSequence
 
     files = sorted((folder / condition).glob("*.nc"))[:limit]
     if not files:

@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,14 +45,12 @@ def newest_windows(split: str, cache: Path) -> Path:
 
 def load_windows(path: Path, max_windows: int | None, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """A random subsample of at most ``max_windows`` windows ``(N, 24, 28, 2)`` float32."""
-    with np.load(path, allow_pickle=False) as data:
-        windows = data["windows"]
-        settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
-    keep = np.isfinite(windows).all(axis=(1, 2, 3))
-    windows = windows[keep]
+    from training.build_windows import read_windows
+
+    windows, settings, held = read_windows(path)
     if max_windows is not None and len(windows) > max_windows:
         windows = windows[np.sort(rng.choice(len(windows), max_windows, replace=False))]
-    return windows, {"file": path.name, "windows_total": int(keep.size),
+    return windows, {"file": path.name, "windows_total": held,
                      "windows_used": len(windows),
                      "settings": {k: v for k, v in settings.items()
                                   if k not in ("clips", "inputs")}}

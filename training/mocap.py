@@ -148,25 +148,13 @@ def source_version(paths: Iterable[str | Path]) -> str:
     return f"posekit {__version__}+{digest.hexdigest()[:12]}"
 
 
-def git_commit() -> str | None:
-    """The repository's HEAD commit (for provenance only), or None."""
-    head = REPO_ROOT / ".git" / "HEAD"
-    try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            return (REPO_ROOT / ".git" / ref[5:]).read_text().strip()
-        return ref
-    except OSError:
-        return None
-
-
 #: Sources that decide the 3D clips (for the cache key): the parser, the mapping data and
 #: the resampling. The general machinery (PoseSequence.remap) is not hashed, so that
 #: unrelated edits of the core do not invalidate every cache; pass ``--force`` to the builders
 #: (or delete ``cache/clips3d``) after changing how remapping works.
 CLIP_SOURCES = (
     "posekit/io/asf_amc.py",
-    "posekit/resample.py",
+    "training/resample.py",
     "skeletons/cmu_31.toml",
     "skeletons/mpi_inf_3dhp_28.toml",
     "training/mocap.py",
@@ -181,7 +169,7 @@ def read_clip(path: Path, fps: float = TARGET_FPS) -> np.ndarray:
     layout and resampled.
     """
     from posekit.plugins.registry import get_registry
-    from posekit.resample import resample_sequence
+    from training.resample import resample_sequence
 
     reader = get_registry().entry("reader", "asf_amc").cls(
         fps=CMU_FPS, drop_incomplete_last_frame=True
@@ -288,7 +276,7 @@ def load_clips(
             for clip in todo:
                 if clip in failures:
                     continue
-                _save_atomic(
+                save_arrays(
                     folder / f"{clip}.npz",
                     positions=out[clip],
                     fps=np.float64(fps),
@@ -298,14 +286,12 @@ def load_clips(
     return {clip: out[clip] for clip in clips if clip in out}, failures
 
 
-def _save_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file, then rename (no half-written cache)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` through :func:`posekit.core.atomic.atomic_path` (no half-written file)."""
+    from posekit.core.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as stream:
+        np.savez(stream, **arrays)
 
 
 def time_parsing(root: Path, clips: Sequence[str], repeats: int = 3) -> list[float]:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from training.mocap import REPO_ROOT
+from training.results_page import format_score
 
 #: Method name -> (stage name, parameters).
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -119,8 +120,8 @@ def run_condition(
     timing
         ``frames``, ``seconds`` (sum over clips) and ``fps`` (frames over seconds).
     """
-    from posekit.evaluation.scoring import Evaluation
     from posekit.core.sequence import PoseSequence
+    from posekit.evaluation.scoring import Evaluation
 
     files = sorted(inputs.glob("*.nc"))
     if clips is not None:
@@ -161,11 +162,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             "given AUC | filled AUC | added err | jitter | fps |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for row in rows:
-        g = row["groups"]
+        groups = row["groups"]
 
-        def cell(group: str, key: str) -> str:
-            value = g[group].get(key)
-            return "–" if value is None or value != value else f"{value:.3f}"
+        def cell(group: str, key: str, groups: dict[str, Any] = groups) -> str:
+            return format_score(groups[group].get(key))
 
         lines.append(
             f"| {row['method']}{' (subset)' if row.get('subset') else ''} | {row['condition']} | "

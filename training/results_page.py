@@ -7,6 +7,7 @@ its rows; nothing on the page is typed by hand, so it never drifts from the figu
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ CONDITION_TITLES: dict[str, tuple[str, str]] = {
     "upsample": ("Table I: upsampling 12 → 28 joints (`upsample`)",
                  "The 12 joints exactly as projected; the other 16 are missing."),
     "hpe": ("Table II: noisy, occluded estimator-like input (`hpe`)",
-            "The 12 joints with Gaussian noise (0.05 head sizes) and occlusion bursts; "
-            "the paper's Table II ran AlphaPose on video instead."),
+            ("The 12 joints with Gaussian noise (0.05 head sizes) and occlusion bursts; "
+             "the paper's Table II ran AlphaPose on video instead.")),
     "dropout": ("Inpainting (`dropout`)",
                 "All 28 joints with occlusion bursts: pure gap filling, nothing is added."),
 }
@@ -54,8 +55,15 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None or value != value else f"{value:.3f}"
+def format_score(value: float | None) -> str:
+    """A score with three decimals; a dash when there is none (None or NaN).
+
+    Examples
+    --------
+    >>> format_score(0.51234), format_score(float("nan")), format_score(None)
+    ('0.512', '–', '–')
+    """
+    return "–" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _label(row: dict[str, Any]) -> str:
@@ -76,8 +84,8 @@ def condition_table(rows: Sequence[dict[str, Any]], condition: str) -> str:
     >>> print(condition_table([row], "upsample").splitlines()[-1])
     | per-frame ridge regression | 3 | 0.100 | 0.500 | 0.900 | 0.600 | 0.600 | 0.600 | 0.600 | 0.000 | 1000 |
     """
-    lines = ["| method | clips | PCKh@0.1 | PCKh@0.5 | PCKh@1.0 | AUC | added AUC | given AUC "
-             "| filled AUC | jitter | frames/s |",
+    lines = [("| method | clips | PCKh@0.1 | PCKh@0.5 | PCKh@1.0 | AUC | added AUC | given AUC "
+              "| filled AUC | jitter | frames/s |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, figures in PAPER.items():
         if condition in figures:
@@ -89,10 +97,10 @@ def condition_table(rows: Sequence[dict[str, Any]], condition: str) -> str:
             continue
         g = row["groups"]
         lines.append(
-            f"| {_label(row)} | {row['clips']} | {_fmt(g['all']['pckh@0.1'])} | "
-            f"{_fmt(g['all']['pckh@0.5'])} | {_fmt(g['all']['pckh@1'])} | {_fmt(g['all']['auc'])} | "
-            f"{_fmt(g['added']['auc'])} | {_fmt(g['given']['auc'])} | {_fmt(g['filled']['auc'])} | "
-            f"{_fmt(g['all'].get('jitter'))} | {row['fps']:.0f} |"
+            f"| {_label(row)} | {row['clips']} | {format_score(g['all']['pckh@0.1'])} | "
+            f"{format_score(g['all']['pckh@0.5'])} | {format_score(g['all']['pckh@1'])} | {format_score(g['all']['auc'])} | "
+            f"{format_score(g['added']['auc'])} | {format_score(g['given']['auc'])} | {format_score(g['filled']['auc'])} | "
+            f"{format_score(g['all'].get('jitter'))} | {row['fps']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -229,23 +237,28 @@ def write_results_page(rows: Sequence[dict[str, Any]], path: Path, *, machine: s
     parts = [
         "# Results on CMU motion capture",
         "",
-        f"Made by `{command}` on {datetime.date.today().isoformat()}; speed measured on "
-        f"{machine}, one process. Protocol: the project's EVALUATION.md (CMU {split} "
-        "subjects projected by random cameras; PCKh with the per-frame head size; AUC over "
-        "thresholds 0 to 1). The paper's lines (in italics) are on MPI-INF-3DHP, other data "
-        "and cameras: a reference point, not a like-for-like comparison. Lines marked "
-        "*subset* ran on clips spread over the split (the paper's settings are slow on a "
-        "CPU); the fast preset is scored on the same clips for comparison. PCKh and AUC "
-        "columns are over all 28 joints, as in the paper; *added* = the 16 joints the "
-        "input lacks, *given* = the input's joints, *filled* = every entry the input lacked.",
+        (
+            f"Made by `{command}` on {datetime.date.today().isoformat()}; speed measured on "
+            f"{machine}, one process. Protocol: the project's EVALUATION.md (CMU {split} "
+            "subjects projected by random cameras; PCKh with the per-frame head size; AUC "
+            "over thresholds 0 to 1). The paper's lines (in italics) are on MPI-INF-3DHP, "
+            "other data and cameras: a reference point, not a like-for-like comparison. "
+            "Lines marked *subset* ran on clips spread over the split (the paper's settings "
+            "are slow on a CPU); the fast preset is scored on the same clips for comparison. "
+            "PCKh and AUC columns are over all 28 joints, as in the paper; *added* = the 16 "
+            "joints the input lacks, *given* = the input's joints, *filled* = every entry "
+            "the input lacked."
+        ),
         "",
         "## Does JUMPS beat the baselines?",
         "",
         *(verdict(rows) or ["- (no full-split JUMPS and baseline lines in this run)"]),
         "",
-        "Margins under 0.01 are smaller than the spread between subject groups: read them "
-        "as a tie. The val figures (where the defaults were chosen), why, and what was "
-        "tried: see the [model card](model-card.md).",
+        (
+            "Margins under 0.01 are smaller than the spread between subject groups: read "
+            "them as a tie. The val figures (where the defaults were chosen), why, and what "
+            "was tried: see the [model card](model-card.md)."
+        ),
         "",
     ]
     if any(not r.get("subset") for r in rows):

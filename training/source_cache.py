@@ -40,8 +40,8 @@ SOURCES: tuple[str, ...] = ("ridge", "ridge_window", "generator", "defaults", "g
 def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES,
                   limit: int | None = None) -> dict[str, np.ndarray]:
     """``{"<clip>/<source>": positions}`` plus ``<clip>/input`` and ``<clip>/truth``."""
-    from posekit.plugins.registry import get_stage
     from posekit.core.sequence import PoseSequence
+    from posekit.plugins.registry import get_stage
 
     stages = {
         "ridge": get_stage("ridge")(),

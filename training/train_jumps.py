@@ -55,7 +55,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -67,14 +66,17 @@ import numpy as np
 import torch
 import yaml
 
-from posekit.jumps.grid import from_grid, to_grid
+from posekit.core.atomic import atomic_path
 from posekit.jumps.checkpoint import code_version, resolve_device, save_checkpoint
-from posekit.jumps.encoding import encoder_input, mirror_permutation
+from posekit.jumps.encoding import encoder_input, mirror_positions
+from posekit.jumps.grid import from_grid, to_grid
 from posekit.jumps.losses import gradient_penalty, interpolates, mpjpe, mpjve
 from posekit.jumps.networks import ARCHITECTURE, build_networks, parameter_counts
 from posekit.ops.metrics import AUC_THRESHOLDS, head_size, normalized_errors, pckh
 from posekit.ops.procrustes import align
 from posekit.plugins.registry import get_skeleton
+from training.build_eval import occlusion_mask
+from training.build_windows import read_windows
 from training.distributed import Distributed, state_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -171,28 +173,10 @@ def resolve_data(pattern: str) -> Path:
 
 def load_windows(path: Path) -> tuple[np.ndarray, dict]:
     """``windows`` (N, 24, 28, 2) float32 and a description of the file."""
-    with np.load(path, allow_pickle=False) as data:
-        windows = np.ascontiguousarray(data["windows"], dtype=np.float32)
-        settings = json.loads(str(data["settings"])) if "settings" in data.files else {}
-    finite = np.isfinite(windows).all(axis=(1, 2, 3))
-    windows = windows[finite]
-    info = {"file": path.name, "windows": int(len(windows)), "dropped_nonfinite": int((~finite).sum()),
+    windows, settings, held = read_windows(path)
+    info = {"file": path.name, "windows": len(windows), "dropped_nonfinite": held - len(windows),
             "settings": settings}
     return windows, info
-
-
-def occlusion_bursts(rng: np.random.Generator, shape: tuple[int, ...], rate: float,
-                     max_len: int) -> np.ndarray:
-    """Boolean ``(B, F, J)``: True inside bursts that start with prob ``rate`` per frame
-    and joint and last ``U[1, max_len]`` frames (EVALUATION.md's occlusions)."""
-    starts = rng.random(shape) < rate
-    lengths = rng.integers(1, max_len + 1, size=shape)
-    occluded = np.zeros(shape, dtype=bool)
-    frames = shape[1]
-    for k in range(min(max_len, frames)):
-        live = starts & (lengths > k)
-        occluded[:, k:] |= live[:, : frames - k]
-    return occluded
 
 
 def sample_visibility(rng: np.random.Generator, x: np.ndarray, cfg: dict,
@@ -209,7 +193,9 @@ def sample_visibility(rng: np.random.Generator, x: np.ndarray, cfg: dict,
     mask = np.ones((b, f, j), dtype=bool)
     twelve = np.zeros(j, dtype=bool)
     twelve[INPUT_JOINTS] = True
-    bursts = occlusion_bursts(rng, (b, f, j), cfg["burst_rate"], cfg["burst_max"])
+    bursts = occlusion_mask(
+        rng, (b, f, j), cfg["burst_rate"], (1, cfg["burst_max"]), lead_in=False
+    )
     is_up, is_hpe, is_drop = kinds == 1, kinds == 2, kinds == 3
     mask[is_up | is_hpe] &= twelve
     mask[is_hpe] &= ~bursts[is_hpe]
@@ -240,46 +226,44 @@ def mirror_batch(rng: np.random.Generator, x: np.ndarray, probability: float) ->
     flip = rng.random(len(x)) < probability
     if flip.any():
         x = x.copy()
-        x[flip] = x[flip][:, :, list(mirror_permutation())] * np.array([-1.0, 1.0], np.float32)
+        x[flip] = mirror_positions(x[flip])
     return x
 
 
-def mean_pose(windows: np.ndarray) -> np.ndarray:
-    """Dataset mean pose (28, 2), made left/right symmetric (mirror augmentation)."""
+def symmetric_mean_pose(windows: np.ndarray) -> np.ndarray:
+    """Dataset mean pose (28, 2), made left/right symmetric (mirror augmentation).
+
+    Not :func:`posekit.baselines.mean_pose.mean_pose`, which centres each frame first:
+    this is the mean in the windows' normalized frame, which the encoder's
+    normalization fits (:func:`posekit.jumps.encoding.fit_encoder_transform`).
+    """
     m = windows.reshape(-1, windows.shape[2], 2).astype(np.float64).mean(axis=0)
-    mirrored = m[list(mirror_permutation())] * [-1.0, 1.0]
-    return ((m + mirrored) / 2).astype(np.float32)
+    return ((m + mirror_positions(m)) / 2).astype(np.float32)
 
 
 # ------------------------------------------------------------------------ baseline
 
 
-def ridge_baseline(train: np.ndarray, val_x: np.ndarray, alpha: float = 1e-2,
+def ridge_baseline(train: np.ndarray, val_x: np.ndarray, alpha: float = 1e-4,
                    max_frames: int = 200_000, seed: int = 0) -> dict[str, float]:
-    """Per-frame ridge regression from the 12 input joints to all 28 (reference only).
+    """posekit's per-frame ridge baseline fitted on the training frames, from the 12
+    input joints to all 28 (reference only).
 
-    Frames are centred on the 12 joints' centroid and scaled by their RMS spread; the
-    prediction is mapped back. Returns added-joint PCKh@0.5 and AUC on ``val_x``.
+    :class:`posekit.baselines.ridge.FrameGaussian` fitted on (at most ``max_frames``,
+    drawn at random) frames of ``train``, with the penalty of the shipped ``ridge``
+    model; the scale is estimated per frame. Returns added-joint PCKh@0.5 and AUC on
+    ``val_x``.
     """
+    from posekit.baselines.ridge import FrameGaussian
+
     rng = np.random.default_rng(seed)
     frames = train.reshape(-1, 28, 2)
     frames = frames[rng.choice(len(frames), size=min(max_frames, len(frames)), replace=False)]
-
-    def norm(p):
-        inp = p[:, INPUT_JOINTS]
-        c = inp.mean(axis=1, keepdims=True)
-        s = np.sqrt(((inp - c) ** 2).sum(axis=-1).mean(axis=1))[:, None, None] + 1e-9
-        return c, s
-
-    c, s = norm(frames)
-    xin = ((frames[:, INPUT_JOINTS] - c) / s).reshape(len(frames), -1)
-    yout = ((frames - c) / s).reshape(len(frames), -1)
-    xin1 = np.concatenate([xin, np.ones((len(xin), 1))], axis=1).astype(np.float64)
-    w = np.linalg.solve(xin1.T @ xin1 + alpha * np.eye(xin1.shape[1]), xin1.T @ yout)
-    v = val_x.reshape(-1, 28, 2)
-    c, s = norm(v)
-    vin = ((v[:, INPUT_JOINTS] - c) / s).reshape(len(v), -1)
-    pred = (np.concatenate([vin, np.ones((len(vin), 1))], axis=1) @ w).reshape(-1, 28, 2) * s + c
+    model = FrameGaussian.fit(frames, alpha)
+    v = val_x.reshape(-1, 28, 2).astype(np.float64)
+    given = np.zeros(v.shape[:2], dtype=bool)
+    given[:, INPUT_JOINTS] = True
+    pred = model.predict(v, given, scale_window=1)
     errors = normalized_errors(pred, v, head_size(v, HEAD_TOP, NECK))[..., ADDED_JOINTS]
     return {"pckh@0.5": float(pckh(errors, [0.5])[0]), "auc": float(np.mean(pckh(errors, AUC_THRESHOLDS)))}
 
@@ -323,7 +307,7 @@ class Trainer:
         self.rng = np.random.default_rng(self.dist.seed(seed))
         self.seed = seed
 
-        self.mean_pose = mean_pose(train_windows)
+        self.mean_pose = symmetric_mean_pose(train_windows)
         names = ("G", "D", "E") if self.use_encoder else ("G", "D")
         self.nets = build_networks(config["model"], torch.from_numpy(self.mean_pose), names)
         for net in self.nets.values():
@@ -719,12 +703,13 @@ class Trainer:
             "numpy_rng": self.rng.bit_generator.state, "param_groups": groups,
             "scalers": {"d": self.scaler_d.state_dict(), "ge": self.scaler_ge.state_dict()},
         }
-        run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = run_dir / "state.safetensors.tmp"
-        save_file(tensors, str(tmp))
-        (run_dir / "state.json.tmp").write_text(json.dumps(state, indent=1))
-        os.replace(tmp, run_dir / "state.safetensors")
-        os.replace(run_dir / "state.json.tmp", run_dir / "state.json")
+        # Both written before either is renamed into place.
+        with (
+            atomic_path(run_dir / "state.safetensors") as weights,
+            atomic_path(run_dir / "state.json") as counters,
+        ):
+            save_file(tensors, str(weights))
+            counters.write_text(json.dumps(state, indent=1))
 
     def load_state(self, run_dir: Path) -> None:
         from safetensors.torch import load_file

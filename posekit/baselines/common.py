@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 import numpy as np
 
+from posekit.core.atomic import atomic_path
 from posekit.core.errors import PosekitError
 from posekit.core.presence import DEFAULT_MAX_GAP, keep_present
 from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.core.skeleton import HUB_SKELETON
 
-SKELETON = "mpi_inf_3dhp_28"
+SKELETON = HUB_SKELETON
 N_JOINTS = 28
 #: Folder (inside ``posekit/models/``) of the fitted baseline models.
 MODEL_FOLDER = "baselines"
@@ -78,19 +78,13 @@ def save_model(
     ([0.0, 1.0, 2.0], 1.0)
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise ValueError(f"array {name!r} has dtype object; model files hold numbers only")
-    handle, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    os.close(handle)
-    try:
-        np.savez_compressed(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Typed Any: numpy's stub reads a ``**`` mapping as maybe holding ``allow_pickle``.
+    stored: dict[str, Any] = {name: np.asarray(value) for name, value in arrays.items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as stream:
+        np.savez_compressed(stream, **stored)
     meta = {
         "method": method,
         "file": path.name,
@@ -99,11 +93,12 @@ def save_model(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "info": dict(info),
     }
-    sidecar_of(path).write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
+    with atomic_path(sidecar_of(path)) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
     return path
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -123,7 +118,7 @@ def load_model(path: str | Path, method: str) -> tuple[dict[str, np.ndarray], di
     path = Path(path)
     sidecar = sidecar_of(path)
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file (fit it with python -m training.fit_baselines)")
+        raise ModelFileError(f"{path}: no such model file; {_how_to_get(path, method)}")
     if not sidecar.is_file():
         raise ModelFileError(f"{path}: its sidecar {sidecar.name} (with the SHA-256) is missing")
     try:
@@ -148,6 +143,20 @@ def load_model(path: str | Path, method: str) -> tuple[dict[str, np.ndarray], di
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise ModelFileError(f"{path}: cannot read without pickle: {err}") from None
     return arrays, meta
+
+
+def _how_to_get(path: Path, method: str) -> str:
+    """What a user can do about a missing model file."""
+    if path.resolve() == default_model_path(method):
+        return (
+            "the model shipped with posekit is missing, so the installation is incomplete: "
+            "reinstall posekit"
+        )
+    return (
+        "leave the stage's model unset to use the one shipped with posekit, or give a file "
+        "fitted by the training scripts of posekit's source repository (not installed with "
+        "the package: in a checkout, python -m training.fit_baselines; see docs/training.md)"
+    )
 
 
 def default_model_path(method: str) -> Path:
@@ -219,22 +228,23 @@ def as_layout(sequence: PoseSequence) -> PoseSequence:
     )
 
 
+#: ``predict(position (T, 28, 2), observed (T, 28)) -> (T, 28, 2)``: a value for every
+#: joint it can predict (NaN elsewhere).
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 def run_baseline(
     sequence: PoseSequence,
     name: str,
-    parameters: Mapping[str, Any],
-    predict: Any,
+    predict: Predictor,
     fill_gaps: int = 0,
     max_gap: int | None = DEFAULT_MAX_GAP,
 ) -> PoseSequence:
     """Apply a per-individual predictor and assemble the output sequence.
 
-    ``predict(position (T, 28, 2), observed (T, 28)) -> (T, 28, 2)`` returns a value
-    for every joint it can (NaN elsewhere). Measured joints are passed through
-    unchanged (their flags kept); every joint the baseline fills (gap filling
-    included) is marked imputed, with confidence ``IMPUTED_CONFIDENCE``. Nothing is
-    filled where the person is absent (:func:`posekit.core.presence.keep_present` with
-    ``max_gap``).
+    Interior gaps of at most ``fill_gaps`` frames are first filled linearly; then
+    ``predict`` runs on each individual, and :func:`filled_sequence` keeps the
+    measured joints and marks what was filled.
     """
     sequence = as_layout(sequence)
     if sequence.n_space != 2:
@@ -250,12 +260,72 @@ def run_baseline(
         with np.errstate(invalid="ignore", divide="ignore"):
             predicted = np.asarray(predict(pos, seen), dtype=np.float64)
         out[i] = np.where(seen[..., None], pos, predicted)
-    new = np.isfinite(out).all(axis=-1) & ~observed
-    out[~np.isfinite(out).all(axis=-1)] = np.nan
-    confidence = np.where(new, IMPUTED_CONFIDENCE, sequence.confidences())
-    imputed = np.where(new, True, sequence.imputed_flags())
-    filled = sequence.replace(position=out, confidence=confidence, imputed=imputed)
-    return keep_present(sequence, filled, max_gap).with_log(name, dict(parameters))
+    return filled_sequence(sequence, out, max_gap)
+
+
+def filled_sequence(
+    sequence: PoseSequence, position: np.ndarray, max_gap: int | None
+) -> PoseSequence:
+    """``sequence`` with the values of ``position`` (same shape) where it had none.
+
+    Measured joints are passed through unchanged (their flags kept); every joint the
+    baseline fills is marked imputed, with confidence ``IMPUTED_CONFIDENCE``. Nothing
+    is filled where the person is absent (:func:`posekit.core.presence.keep_present` with
+    ``max_gap``). The provenance entry is written by
+    :func:`~posekit.stages.provenance.apply_stage`, as for every stage.
+
+    Examples
+    --------
+    >>> position = np.full((3, 2, 1, 1), 1.0)
+    >>> position[1] = np.nan  # the middle frame is missing
+    >>> seq = PoseSequence.from_arrays(position, keypoints=["a"])
+    >>> out = filled_sequence(seq, np.full((1, 3, 1, 2), 2.0), None)
+    >>> out.positions()[0, :, 0, 0].tolist(), out.imputed_flags()[0, :, 0].tolist()
+    ([1.0, 2.0, 1.0], [False, True, False])
+    """
+    observed = sequence.observed()
+    position = np.where(observed[..., None], sequence.positions(), position)
+    found = np.isfinite(position).all(axis=-1)
+    new = found & ~observed
+    position[~found] = np.nan
+    filled = sequence.replace(
+        position=position,
+        confidence=np.where(new, IMPUTED_CONFIDENCE, sequence.confidences()),
+        imputed=np.where(new, True, sequence.imputed_flags()),
+    )
+    return keep_present(sequence, filled, max_gap)
+
+
+class ModelBaseline:
+    """The stage shell of a baseline with a model file (mixed into its attrs class).
+
+    The class names its ``method`` (the model file's, and the provenance log's) and
+    says how to make its :data:`Predictor` from the loaded model (:meth:`predictor`);
+    its fields include ``fill_gaps`` and ``max_gap``. The rest is here: ``check``
+    loads the model up front, and a call runs :func:`run_baseline`.
+    """
+
+    method: ClassVar[str]
+    fill_gaps: int
+    max_gap: int | None
+
+    def predictor(self) -> Predictor:
+        """The predictor, from the model file (loaded once per file version)."""
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Load the model now (a pipeline calls this before any work), so a missing,
+        changed or malformed model file is reported up front."""
+        self.predictor()
+
+    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+        return run_baseline(
+            sequence,
+            self.method,
+            self.predictor(),
+            self.fill_gaps,
+            self.max_gap,
+        )
 
 
 # -- Gaussian regression for any observed subset ---------------------------------------
@@ -442,3 +512,20 @@ def cached_model(path: str | Path | None, method: str) -> tuple[dict[str, np.nda
     if key not in _MODELS:
         _MODELS[key] = load_model(path, method)
     return _MODELS[key]
+
+
+Model = TypeVar("Model")
+_BUILT: dict[tuple[Callable[..., object], int, float | None], object] = {}
+
+
+def built_model(
+    build: Callable[[dict[str, np.ndarray], float | None], Model],
+    arrays: dict[str, np.ndarray],
+    penalty: float | None,
+) -> Model:
+    """``build(arrays, penalty)``, made once per loaded file (:func:`cached_model`)
+    and penalty, so the solves a model caches are kept between calls."""
+    key = (build, id(arrays), penalty)
+    if key not in _BUILT:
+        _BUILT[key] = build(arrays, penalty)
+    return cast(Model, _BUILT[key])

@@ -8,8 +8,9 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap, keep_present
-from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
+from posekit.baselines.common import filled_sequence
+from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
+from posekit.core.sequence import PoseSequence
 
 METHOD = "interpolate"
 
@@ -57,9 +58,8 @@ def interpolate_gaps(
             after = np.searchsorted(known, inside)
             gap = known[after] - known[after - 1] - 1
             inside = inside[gap <= max_gap]
-        if inside.size:
-            if known.size >= 2:
-                out[inside, joint] = CubicSpline(known, values, axis=0)(inside)
+        if inside.size and known.size >= 2:
+            out[inside, joint] = CubicSpline(known, values, axis=0)(inside)
         if edges:
             out[todo[todo < known[0]], joint] = values[0]
             out[todo[todo > known[-1]], joint] = values[-1]
@@ -103,11 +103,4 @@ class Interpolate:
             [interpolate_gaps(position[i], observed[i], self.max_gap, self.edges)
              for i in range(position.shape[0])]
         )
-        new = np.isfinite(out).all(axis=-1) & ~observed
-        out[~np.isfinite(out).all(axis=-1)] = np.nan
-        filled = sequence.replace(
-            position=out,
-            confidence=np.where(new, IMPUTED_CONFIDENCE, sequence.confidences()),
-            imputed=np.where(new, True, sequence.imputed_flags()),
-        )
-        return keep_present(sequence, filled, self.max_gap).with_log(METHOD, attrs.asdict(self))
+        return filled_sequence(sequence, out, self.max_gap)

@@ -11,13 +11,13 @@ units), so the model file stays small.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
-from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
+from posekit.baselines.common import FILL_GAPS, ModelBaseline, Predictor, cached_model
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.core.sequence import PoseSequence
 
 METHOD = "knn"
 
@@ -86,7 +86,7 @@ class FrameDatabase:
 
 
 @attrs.frozen
-class Knn:
+class Knn(ModelBaseline):
     """Fill missing joints from the k nearest training frames (``knn: {k: 10}``).
 
     Measured joints pass through unchanged; every joint it creates is marked imputed.
@@ -118,20 +118,10 @@ class Knn:
     fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
-    def check(self) -> None:
-        """Load the model now (a pipeline calls this before any work), so a missing,
-        changed or malformed model file is reported up front."""
-        self.load()
+    method: ClassVar[str] = METHOD
 
-    def load(self) -> FrameDatabase:
-        """The database, with the ``k`` override applied."""
+    def predictor(self) -> Predictor:
+        """The database's prediction, with the ``k`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)
         k = int(arrays["k"]) if self.k is None else int(self.k)
-        return FrameDatabase(arrays["frames"], k)
-
-    def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        database = self.load()
-        return run_baseline(
-            sequence, METHOD, attrs.asdict(self), database.predict, self.fill_gaps,
-            self.max_gap,
-        )
+        return FrameDatabase(arrays["frames"], k).predict

@@ -4,14 +4,14 @@ joints by a similarity transform (Procrustes: translation, rotation, uniform sca
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
-from posekit.baselines.common import FILL_GAPS, cached_model, run_baseline
+from posekit.baselines.common import FILL_GAPS, ModelBaseline, Predictor, cached_model
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.ops.procrustes import fit_similarity
-from posekit.core.sequence import PoseSequence
 
 METHOD = "mean_pose"
 
@@ -59,7 +59,7 @@ def fit_mean_pose(template: np.ndarray, position: np.ndarray, observed: np.ndarr
 
 
 @attrs.frozen
-class MeanPose:
+class MeanPose(ModelBaseline):
     """Fill missing joints with the mean training pose fitted by Procrustes (``mean_pose: {}``).
 
     Measured joints pass through unchanged; every joint it creates is marked imputed.
@@ -86,19 +86,10 @@ class MeanPose:
     fill_gaps: int = attrs.field(default=FILL_GAPS, validator=attrs.validators.ge(0))
     max_gap: int | None = attrs.field(default=DEFAULT_MAX_GAP, validator=check_max_gap)
 
-    def check(self) -> None:
-        """Load the model now (a pipeline calls this before any work), so a missing,
-        changed or malformed model file is reported up front."""
-        cached_model(self.model, METHOD)
+    method: ClassVar[str] = METHOD
 
-    def __call__(self, sequence: PoseSequence) -> PoseSequence:
+    def predictor(self) -> Predictor:
+        """The template's fit to each frame."""
         arrays, _ = cached_model(self.model, METHOD)
         template = np.asarray(arrays["mean_pose"], np.float64)
-        return run_baseline(
-            sequence,
-            METHOD,
-            attrs.asdict(self),
-            lambda pos, seen: fit_mean_pose(template, pos, seen),
-            self.fill_gaps,
-            self.max_gap,
-        )
+        return lambda pos, seen: fit_mean_pose(template, pos, seen)

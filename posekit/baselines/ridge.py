@@ -20,7 +20,7 @@ windows have one scale per 24 frames.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -28,13 +28,14 @@ import numpy as np
 from posekit.baselines.common import (
     FILL_GAPS,
     Conditional,
+    ModelBaseline,
+    Predictor,
+    built_model,
     cached_model,
     conditional,
     moving_nanmean,
-    run_baseline,
 )
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.core.sequence import PoseSequence
 
 METHOD = "ridge"
 
@@ -68,7 +69,7 @@ class FrameGaussian:
         return {
             "mean": self.mean.astype(np.float64),
             "cov": self.cov.astype(np.float64),
-            "alpha": np.float64(self.alpha),
+            "alpha": np.asarray(self.alpha, np.float64),
         }
 
     @classmethod
@@ -149,7 +150,7 @@ class FrameGaussian:
 
 
 @attrs.frozen
-class Ridge:
+class Ridge(ModelBaseline):
     """Fill missing joints by per-frame ridge regression on the observed ones (``ridge: {}``).
 
     Measured joints pass through unchanged; every joint it creates is marked imputed.
@@ -188,35 +189,11 @@ class Ridge:
     scale_window: int = attrs.field(default=25, validator=attrs.validators.ge(1))
     scale: Literal["gls", "spread"] = "gls"
 
-    def check(self) -> None:
-        """Load the model now (a pipeline calls this before any work), so a missing,
-        changed or malformed model file is reported up front."""
-        self.load()
+    method: ClassVar[str] = METHOD
 
-    def load(self) -> FrameGaussian:
-        """The model, with the ``alpha`` override applied."""
+    def predictor(self) -> Predictor:
+        """The model's prediction, with the ``alpha`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)
-        return _frame_model(arrays, self.alpha)
-
-    def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        model = self.load()
-        return run_baseline(
-            sequence,
-            METHOD,
-            attrs.asdict(self),
-            lambda pos, seen: model.predict(pos, seen, self.scale_window, self.scale),
-            self.fill_gaps,
-            self.max_gap,
-        )
-
-
-_FRAME_MODELS: dict[tuple[int, float | None], FrameGaussian] = {}
-
-
-def _frame_model(arrays: dict[str, Any], alpha: float | None) -> FrameGaussian:
-    """One FrameGaussian (and its cache of solves) per loaded file and penalty."""
-    key = (id(arrays), alpha)
-    if key not in _FRAME_MODELS:
-        _FRAME_MODELS[key] = FrameGaussian.from_arrays(arrays, alpha)
-    return _FRAME_MODELS[key]
+        model = built_model(FrameGaussian.from_arrays, arrays, self.alpha)
+        return lambda pos, seen: model.predict(pos, seen, self.scale_window, self.scale)
 

@@ -19,7 +19,7 @@ windows are averaged.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -28,12 +28,13 @@ from posekit.baselines.common import (
     FILL_GAPS,
     N_JOINTS,
     Conditional,
+    ModelBaseline,
+    Predictor,
+    built_model,
     cached_model,
     conditional,
-    run_baseline,
 )
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
-from posekit.core.sequence import PoseSequence
 
 METHOD = "ridge_window"
 
@@ -157,13 +158,14 @@ class WindowGaussian:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What :func:`~posekit.baselines.common.save_model` stores."""
-        out: dict[str, np.ndarray] = {"mean": self.mean, "alpha": np.float64(self.alpha)}
+        out = {"mean": self.mean, "alpha": np.asarray(self.alpha, np.float64)}
         if self.cov is not None:
             out["cov"] = self.cov.astype(np.float32)
         else:
-            out["basis"] = self.basis.astype(np.float32)
-            out["eigenvalues"] = self.eigenvalues.astype(np.float64)
-            out["residual"] = np.float64(self.residual)
+            basis, eigenvalues, residual = self.low_rank()
+            out["basis"] = basis.astype(np.float32)
+            out["eigenvalues"] = eigenvalues.astype(np.float64)
+            out["residual"] = np.asarray(residual, np.float64)
         return out
 
     @classmethod
@@ -186,11 +188,17 @@ class WindowGaussian:
         if self.cov is not None:
             return self.cov
         if not self._full:
-            basis, values = self.basis, self.eigenvalues
-            cov = (basis * (values - self.residual)) @ basis.T
-            cov[np.diag_indices_from(cov)] += self.residual
+            basis, values, residual = self.low_rank()
+            cov = (basis * (values - residual)) @ basis.T
+            cov[np.diag_indices_from(cov)] += residual
             self._full.append(cov)
         return self._full[0]
+
+    def low_rank(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``basis``, ``eigenvalues`` and ``residual`` of a model stored without ``cov``."""
+        if self.basis is None or self.eigenvalues is None:
+            raise ValueError("the model holds neither a covariance nor its low-rank form")
+        return self.basis, self.eigenvalues, self.residual
 
     def full_mean(self) -> np.ndarray:
         """The ``(F·56,)`` mean."""
@@ -252,7 +260,7 @@ class WindowGaussian:
                 scale,
             )
             return padded[:n_frames]
-        stride = max(1, int(round(window * (1.0 - overlap))))
+        stride = max(1, round(window * (1.0 - overlap)))
         starts = list(range(0, n_frames - window + 1, stride))
         if starts[-1] != n_frames - window:
             starts.append(n_frames - window)
@@ -269,7 +277,7 @@ class WindowGaussian:
 
 
 @attrs.frozen
-class RidgeWindow:
+class RidgeWindow(ModelBaseline):
     """Fill missing joints by ridge regression over 24-frame windows (``ridge_window: {}``).
 
     Measured joints pass through unchanged; every joint it creates is marked imputed.
@@ -306,33 +314,10 @@ class RidgeWindow:
     )
     scale: Literal["gls", "spread"] = "gls"
 
-    def check(self) -> None:
-        """Load the model now (a pipeline calls this before any work), so a missing,
-        changed or malformed model file is reported up front."""
-        self.load()
+    method: ClassVar[str] = METHOD
 
-    def load(self) -> WindowGaussian:
-        """The model, with the ``alpha`` override applied."""
+    def predictor(self) -> Predictor:
+        """The model's prediction, with the ``alpha`` override applied."""
         arrays, _ = cached_model(self.model, METHOD)
-        return _window_model(arrays, self.alpha)
-
-    def __call__(self, sequence: PoseSequence) -> PoseSequence:
-        model = self.load()
-        return run_baseline(
-            sequence,
-            METHOD,
-            attrs.asdict(self),
-            lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale),
-            self.fill_gaps,
-            self.max_gap,
-        )
-
-
-_WINDOW_MODELS: dict[tuple[int, float | None], WindowGaussian] = {}
-
-
-def _window_model(arrays: dict[str, Any], alpha: float | None) -> WindowGaussian:
-    key = (id(arrays), alpha)
-    if key not in _WINDOW_MODELS:
-        _WINDOW_MODELS[key] = WindowGaussian.from_arrays(arrays, alpha)
-    return _WINDOW_MODELS[key]
+        model = built_model(WindowGaussian.from_arrays, arrays, self.alpha)
+        return lambda pos, seen: model.predict(pos, seen, self.overlap, self.scale)

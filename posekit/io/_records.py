@@ -16,14 +16,14 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.io._values import checked_fps, usable_confidence, usable_points
 from posekit.core.sequence import PoseSequence
+from posekit.io._values import checked_fps, usable_confidence, usable_points
 
 #: Frame numbers have at most this many digits (larger ones are no frame numbers).
 MAX_FRAME_DIGITS = 15
@@ -106,13 +106,36 @@ def _items(path: Path) -> Iterator[Any]:
         raise PoseFileError(path, f"cannot read: {err.strerror or err}") from None
 
 
-def read_head(path: Path, size: int = 65536) -> str:
-    """The first ``size`` bytes of a file as text (for ``sniff``); "" if unreadable."""
+#: The first bytes of every HDF5 file (DeepLabCut .h5, SLEAP, netCDF-4).
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def read_head_bytes(path: Path, size: int = 65536) -> bytes:
+    """The first ``size`` bytes of a file (for ``sniff``); b"" if unreadable."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(size).decode("utf-8", errors="replace")
+            return handle.read(size)
     except OSError:
-        return ""
+        return b""
+
+
+def read_head(path: Path, size: int = 65536) -> str:
+    """The first ``size`` bytes of a file as text (for ``sniff``); "" if unreadable."""
+    return read_head_bytes(path, size).decode("utf-8", errors="replace")
+
+
+def is_hdf5_naming(head: bytes, names: Sequence[bytes]) -> bool:
+    """True when ``head`` (a file's first bytes) is an HDF5 file's and holds every one
+    of ``names`` (datasets, groups or attributes written near the start).
+
+    Examples
+    --------
+    >>> is_hdf5_naming(HDF5_MAGIC + b"..df_with_missing..", [b"df_with_missing"])
+    True
+    >>> is_hdf5_naming(b"scorer,df_with_missing", [b"df_with_missing"])
+    False
+    """
+    return head.startswith(HDF5_MAGIC) and all(name in head for name in names)
 
 
 def frame_number(name: str) -> int | None:
@@ -157,12 +180,23 @@ def individual_numbers(individuals: Sequence[str]) -> list[int]:
     return list(range(len(individuals)))
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """True for JSON numbers (int or float, not bool)."""
     return type(value) in (int, float)
 
 
-def as_float(value: Any) -> float | None:
+def is_id(value: object) -> TypeGuard[int | str]:
+    """True for a JSON id: an int (not bool) or a string.
+
+    Examples
+    --------
+    >>> is_id(3), is_id("a.jpg"), is_id(True), is_id(1.0)
+    (True, True, False, False)
+    """
+    return type(value) in (int, str)
+
+
+def as_float(value: object) -> float | None:
     """A JSON number as a float; None for anything else (or an int too large).
 
     Examples
@@ -178,7 +212,7 @@ def as_float(value: Any) -> float | None:
         return None
 
 
-def track_id(value: Any) -> int | None:
+def track_id(value: object) -> int | None:
     """A track id given as a number or a (nested) list holding one, e.g. ``[[1.0]]``.
 
     The first number of a list is used (AlphaPose writes the ids of every box merged
@@ -239,13 +273,13 @@ def numeric_rows(
         raise PoseFileError(path, f"expected numbers: {err}", field=field) from None
 
 
-def _numbers_only(value: Any) -> bool:
+def _numbers_only(value: object) -> bool:
     if isinstance(value, list):
         return all(_numbers_only(item) for item in value)
     return is_number(value)
 
 
-def _shape(value: Any) -> tuple[int, ...] | None:
+def _shape(value: object) -> tuple[int, ...] | None:
     if not isinstance(value, list):
         return None
     try:

@@ -23,11 +23,14 @@ import logging
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 
 from posekit.core.errors import PoseFileError, brief
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Largest coordinate magnitude accepted (pixels, millimetres...); beyond it a value is
 #: a corrupt number, not a position.
@@ -102,7 +105,7 @@ def usable_confidence(path: Path | str, confidence: np.ndarray) -> np.ndarray:
     return confidence
 
 
-def is_fps(value: Any) -> bool:
+def is_fps(value: object) -> TypeGuard[float | int | np.integer | np.floating]:
     """True for a positive finite number (not a bool).
 
     Examples
@@ -110,7 +113,7 @@ def is_fps(value: Any) -> bool:
     >>> is_fps(30), is_fps(0), is_fps(float("nan")), is_fps("30"), is_fps(True)
     (True, False, False, False, False)
     """
-    return (
+    return bool(
         isinstance(value, int | float | np.integer | np.floating)
         and not isinstance(value, bool | np.bool_)
         and math.isfinite(value)
@@ -118,7 +121,7 @@ def is_fps(value: Any) -> bool:
     )
 
 
-def checked_fps(path: Path | str, fps: Any) -> float | None:
+def checked_fps(path: Path | str, fps: object) -> float | None:
     """``fps`` as a float, None if None; refuses anything but a positive finite number.
 
     Examples
@@ -139,7 +142,7 @@ def checked_fps(path: Path | str, fps: Any) -> float | None:
     return float(fps)
 
 
-def check_dataset(path: Path | str, dataset: Any) -> None:
+def check_dataset(path: Path | str, dataset: xr.Dataset) -> None:
     """Refuse a dataset (already in posekit's layout) that is no usable pose sequence;
     warn about an unregistered skeleton (see the module docstring)."""
     from posekit.plugins.registry import UnknownNameError, get_skeleton

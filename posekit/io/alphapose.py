@@ -42,11 +42,12 @@ import numpy as np
 from posekit.core.errors import PoseFileError, PoseSequenceError
 from posekit.core.presence import DEFAULT_MAX_GAP
 from posekit.core.sequence import PoseSequence
+from posekit.core.skeleton import HUB_SKELETON
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._records import (
     as_float,
-    assemble,
     individual_numbers,
+    is_id,
     json_array_items,
     layout_for,
     load_json,
@@ -56,7 +57,7 @@ from posekit.io._records import (
 )
 from posekit.io.frame_order import FrameOrder, number_frames
 from posekit.io.openpose import FRAME_FILE, PersonRecord, people_of, people_to_sequence
-from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 
@@ -67,7 +68,7 @@ _BLOCK = 4096
 LAYOUTS: dict[int, str] = {
     17: "coco_17",
     26: "halpe_26",
-    28: "mpi_inf_3dhp_28",
+    28: HUB_SKELETON,
     133: "coco_wholebody_23",
     136: "halpe_26",
 }
@@ -202,7 +203,7 @@ class AlphaPoseReader:
                     )
                 width = len(keypoints)
             image_id = record.get("image_id")
-            if type(image_id) not in (int, str):
+            if not is_id(image_id):
                 raise PoseFileError(
                     path,
                     f"expected an image name or number, got {image_id!r}",
@@ -217,11 +218,9 @@ class AlphaPoseReader:
             if len(rows) == _BLOCK:
                 blocks.append(_numbers(path, rows, i + 1 - len(rows)))
                 rows = []
-            score = np.nan
-            if "score" in record:
-                score = as_float(record["score"])
-                if score is None:
-                    raise PoseFileError(path, "expected a number", record=f"[{i}]", field="score")
+            score = as_float(record.get("score", np.nan))
+            if score is None:
+                raise PoseFileError(path, "expected a number", record=f"[{i}]", field="score")
             scores.append(score)
             if len(tracks) == i and "idx" in record:
                 track = track_id(record["idx"])
@@ -258,23 +257,17 @@ class AlphaPoseReader:
         frames = np.array([order.of[name] for name in names], dtype=np.int64)[
             np.frombuffer(image_of, np.int64)
         ]
-        missing = (xyc == 0).all(axis=-1)
-        tracked = len(tracks) == n and min(tracks) >= 0
-        found = individuals(
-            path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
-            tracks=np.frombuffer(tracks, np.int64) if tracked else None,
-            scores=np.frombuffer(scores, np.float64),
-            tracking=self.tracking, max_gap=self.track_max_gap,
-            max_distance=self.track_max_distance,
-        )  # fmt: skip
-        sequence = assemble(
+        sequence = tracked_sequence(
             path,
             frames=frames,
-            slots=found.slots,
-            individuals=found.names,
             points=xyc[..., :2],
             confidence=xyc[..., 2],
-            missing=missing,
+            missing=(xyc == 0).all(axis=-1),
+            tracks=np.frombuffer(tracks, np.int64),
+            scores=np.frombuffer(scores, np.float64),
+            tracking=self.tracking,
+            max_gap=self.track_max_gap,
+            max_distance=self.track_max_distance,
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
             fps=self.fps,
@@ -282,7 +275,7 @@ class AlphaPoseReader:
             source_software="AlphaPose",
             n_frames=order.n_frames,
         )
-        return found.logged(order.logged(sequence))
+        return order.logged(sequence)
 
     def _read_open(self, path: Path, data: dict[str, Any]) -> PoseSequence:
         people: list[PersonRecord] = []

@@ -38,9 +38,9 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
+from posekit.core.sequence import PoseSequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 #: Metres in an inch: the length unit of a VICON ASF before its ``:units length`` factor.
 INCH = 0.0254
@@ -436,7 +436,9 @@ def _rotation_order(path: Path, number: int, text: str) -> str:
     return order
 
 
-def _dof_list(path: Path, number: int, tokens: Sequence[str], allowed: frozenset[str]) -> tuple:
+def _dof_list(
+    path: Path, number: int, tokens: Sequence[str], allowed: frozenset[str]
+) -> tuple[str, ...]:
     dof = tuple(t.lower() for t in tokens)
     unknown = [t for t, d in zip(tokens, dof) if d not in allowed]
     if unknown:
@@ -482,18 +484,15 @@ def read_asf(path: str | Path) -> AsfSkeleton:
     ('rx', 'ry', 'rz')
     """
     path = Path(path)
-    units = {"length": 1.0, "angle": "deg"}
-    root: dict[str, object] = {
-        "order": ("tx", "ty", "tz", "rx", "ry", "rz"),
-        "axis": "xyz",
-        "position": (0.0, 0.0, 0.0),
-        "orientation": (0.0, 0.0, 0.0),
-    }
-    bones: dict[str, dict[str, object]] = {}
+    length_unit, angle_unit = 1.0, "deg"
+    root_order: tuple[str, ...] = ("tx", "ty", "tz", "rx", "ry", "rz")
+    root_axis = "xyz"
+    root_point = {"position": (0.0, 0.0, 0.0), "orientation": (0.0, 0.0, 0.0)}
+    bones: dict[str, AsfBone] = {}
     children: dict[str, list[str]] = {}
     parent_of: dict[str, str] = {}
     section = ""
-    bone: dict[str, object] | None = None
+    bone: _BoneBlock | None = None
     in_hierarchy_block = False
     for number, raw in enumerate(read_text_lines(path), start=1):
         line = _strip(raw)
@@ -507,20 +506,20 @@ def read_asf(path: str | Path) -> AsfSkeleton:
             section = key
             continue
         if section == ":units" and key == "length":
-            (units["length"],) = _floats(path, number, tokens[1:], 1, "units length")
-            if not units["length"] > 0:
+            (length_unit,) = _floats(path, number, tokens[1:], 1, "units length")
+            if not length_unit > 0:
                 raise PoseFileError(path, "units length must be positive", line=number)
         elif section == ":units" and key == "angle":
             if tokens[1:] not in (["deg"], ["rad"]):
                 raise PoseFileError(path, "expected 'angle deg' or 'angle rad'", line=number)
-            units["angle"] = tokens[1]
+            angle_unit = tokens[1]
         elif section == ":root":
             if key == "order":
-                root["order"] = _dof_list(path, number, tokens[1:], _ROOT_DOFS)
+                root_order = _dof_list(path, number, tokens[1:], _ROOT_DOFS)
             elif key == "axis":
-                root["axis"] = _rotation_order(path, number, " ".join(tokens[1:]))
-            elif key in ("position", "orientation"):
-                root[key] = tuple(_floats(path, number, tokens[1:], 3, f"root {key}"))
+                root_axis = _rotation_order(path, number, " ".join(tokens[1:]))
+            elif key in root_point:
+                root_point[key] = _triple(path, number, tokens[1:], f"root {key}")
         elif section == ":bonedata":
             bone = _bone_line(path, number, tokens, bone, bones)
         elif section == ":hierarchy":
@@ -534,24 +533,13 @@ def read_asf(path: str | Path) -> AsfSkeleton:
         raise PoseFileError(path, "no :bonedata bones found")
     order = _depth_first(path, bones, children)
     return AsfSkeleton(
-        bones=tuple(
-            AsfBone(
-                name=name,
-                parent=parent_of[name],
-                direction=bones[name]["direction"],
-                length=bones[name]["length"],
-                axis=bones[name]["axis"],
-                axis_order=bones[name]["axis_order"],
-                dof=bones[name].get("dof", ()),
-            )
-            for name in order
-        ),
-        root_order=root["order"],
-        root_axis=root["axis"],
-        root_position=root["position"],
-        root_orientation=root["orientation"],
-        length_unit=units["length"],
-        angle_unit=units["angle"],
+        bones=tuple(attrs.evolve(bones[name], parent=parent_of[name]) for name in order),
+        root_order=root_order,
+        root_axis=root_axis,
+        root_position=root_point["position"],
+        root_orientation=root_point["orientation"],
+        length_unit=length_unit,
+        angle_unit=angle_unit,
         source_file=str(path),
     )
 
@@ -559,47 +547,67 @@ def read_asf(path: str | Path) -> AsfSkeleton:
 _REQUIRED_BONE_KEYS = ("name", "direction", "length", "axis")
 
 
+@attrs.define
+class _BoneBlock:
+    """A ``begin`` … ``end`` block of ``:bonedata`` while it is read."""
+
+    line: int
+    name: str | None = None
+    direction: tuple[float, float, float] | None = None
+    length: float | None = None
+    axis: tuple[float, float, float] | None = None
+    axis_order: str = "xyz"
+    dof: tuple[str, ...] = ()
+
+
+def _triple(
+    path: Path, number: int, tokens: Sequence[str], what: str
+) -> tuple[float, float, float]:
+    first, second, third = _floats(path, number, tokens, 3, what)
+    return first, second, third
+
+
 def _bone_line(
     path: Path,
     number: int,
     tokens: list[str],
-    bone: dict[str, object] | None,
-    bones: dict[str, dict[str, object]],
-) -> dict[str, object] | None:
-    """Apply one ``:bonedata`` line; returns the bone being read, or None between bones."""
+    bone: _BoneBlock | None,
+    bones: dict[str, AsfBone],
+) -> _BoneBlock | None:
+    """Apply one ``:bonedata`` line; returns the bone being read, or None between bones.
+
+    A finished bone goes into ``bones``, its parent still unknown (``"root"``)."""
     key = tokens[0].lower()
     if key == "begin":
         if bone is not None:
             raise PoseFileError(path, "'begin' inside a bone block", line=number)
-        return {"line": number}
+        return _BoneBlock(number)
     if bone is None:
         raise PoseFileError(path, f"{tokens[0]!r} outside a begin/end bone block", line=number)
     if key == "end":
-        missing = [k for k in _REQUIRED_BONE_KEYS if k not in bone]
-        if missing:
-            raise PoseFileError(
-                path, f"bone block lacks {', '.join(missing)}", line=int(bone["line"])
-            )
-        name = str(bone["name"])
+        name, direction, length, axis = bone.name, bone.direction, bone.length, bone.axis
+        if name is None or direction is None or length is None or axis is None:
+            missing = [k for k in _REQUIRED_BONE_KEYS if getattr(bone, k) is None]
+            raise PoseFileError(path, f"bone block lacks {', '.join(missing)}", line=bone.line)
         if name in bones or name == "root":
-            raise PoseFileError(path, f"bone name {name!r} used twice", line=int(bone["line"]))
-        bones[name] = bone
+            raise PoseFileError(path, f"bone name {name!r} used twice", line=bone.line)
+        bones[name] = AsfBone(name, "root", direction, length, axis, bone.axis_order, bone.dof)
         return None
     if key == "name":
         if len(tokens) != 2:
             raise PoseFileError(path, "expected 'name <bone>'", line=number)
-        bone["name"] = tokens[1]
+        bone.name = tokens[1]
     elif key == "direction":
-        bone["direction"] = tuple(_floats(path, number, tokens[1:], 3, "direction"))
+        bone.direction = _triple(path, number, tokens[1:], "direction")
     elif key == "length":
-        (bone["length"],) = _floats(path, number, tokens[1:], 1, "length")
+        (bone.length,) = _floats(path, number, tokens[1:], 1, "length")
     elif key == "axis":
         if len(tokens) != 5:
             raise PoseFileError(path, "expected 'axis <a> <b> <c> <order>'", line=number)
-        bone["axis"] = tuple(_floats(path, number, tokens[1:4], 3, "axis"))
-        bone["axis_order"] = _rotation_order(path, number, tokens[4])
+        bone.axis = _triple(path, number, tokens[1:4], "axis")
+        bone.axis_order = _rotation_order(path, number, tokens[4])
     elif key == "dof":
-        bone["dof"] = _dof_list(path, number, tokens[1:], _BONE_DOFS)
+        bone.dof = _dof_list(path, number, tokens[1:], _BONE_DOFS)
     return bone
 
 
@@ -857,6 +865,8 @@ def _amc_by_line(
             close()
             frame, frame_label, frame_line = {}, line, number
             continue
+        if frame is None:
+            raise PoseFileError(path, f"expected a frame number, got {line[:40]!r}", line=number)
         name, *tokens = line.split()
         record = f"frame {frame_label}"
         if name not in counts:

@@ -32,12 +32,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.sequence import PoseSequence
 from posekit.io._notes import noted
 from posekit.io._values import MAX_CHAIN_DEPTH, checked_fps, is_number
 from posekit.io.asf_amc import INCH, MotionCapture, read_text_lines, rotate_about_axes
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 #: Metres per unit of CMU's BVH files (the ASF unit: inches / 0.45).
 CMU_BVH_SCALE = INCH / 0.45

@@ -7,9 +7,13 @@ none does), by their ``sniff`` content check.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from posekit.core.errors import PoseFileError
 from posekit.plugins.registry import Entry, Registry, get_registry
+
+if TYPE_CHECKING:
+    from posekit.plugins.protocols import Reader
 
 
 def choose_reader(path: str | Path, registry: Registry | None = None) -> Entry:
@@ -75,6 +79,6 @@ def _suffixes(cls: type) -> tuple[str, ...]:
 def _sniffs(entry: Entry, path: Path) -> bool:
     """The reader's content check; a check that fails to run counts as no."""
     try:
-        return bool(entry.cls.sniff(path))
+        return bool(cast("type[Reader]", entry.cls).sniff(path))
     except Exception:  # noqa: BLE001  (a plugin's sniff must not stop the choice)
         return False

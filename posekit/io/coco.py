@@ -20,6 +20,7 @@ individuals.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -27,11 +28,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.core.sequence import PoseSequence
 from posekit.io._layout_check import same_size_skeletons
 from posekit.io._records import (
     as_float,
-    assemble,
+    is_id,
     layout_for,
     load_json,
     numeric_rows,
@@ -39,10 +41,9 @@ from posekit.io._records import (
     track_id,
 )
 from posekit.io.frame_order import natural_key
-from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Individuals, Tracking, individuals
-from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 #: Skeleton of a results record by its number of keypoints (133: COCO-WholeBody's body).
 LAYOUTS: dict[int, str] = {17: "coco_17", 133: "coco_wholebody_23"}
@@ -57,7 +58,7 @@ class _Records:
     """Records of one category, flattened."""
 
     names: list[str] = attrs.field(factory=list)
-    image_ids: list[Any] = attrs.field(factory=list)
+    image_ids: list[int | str] = attrs.field(factory=list)
     keypoints: list[Any] = attrs.field(factory=list)
     scores: list[float] = attrs.field(factory=list)
     tracks: list[int | None] = attrs.field(factory=list)
@@ -73,7 +74,7 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
         if category is not None and item.get("category_id") != category:
             continue
         image_id = item.get("image_id")
-        if type(image_id) not in (int, str):
+        if not is_id(image_id):
             raise PoseFileError(path, "expected an id", record=record, field="image_id")
         if type(item.get("keypoints")) is not list:
             raise PoseFileError(path, "missing or not a list", record=record, field="keypoints")
@@ -93,7 +94,7 @@ def _collect(path: Path, items: list[Any], prefix: str, category: int | None) ->
     return found
 
 
-def _sorted_ids(path: Path, ids: list[Any], field: str) -> list[Any]:
+def _sorted_ids(path: Path, ids: list[int | str], field: str) -> list[int | str]:
     """Distinct ids in order: numbers by value, strings naturally ("img2" < "img10")."""
     if len({type(i) for i in ids}) > 1:
         raise PoseFileError(path, "image ids mix numbers and strings", field=field)
@@ -220,8 +221,14 @@ class CocoReader:
                 field="categories",
             )
         category = chosen[0]
-        names = category.get("keypoints") or []
-        if not all(type(n) is str for n in names) or len(set(names)) != len(names):
+        names = category.get("keypoints")
+        if names is None:  # Halpe's categories name no keypoints
+            names = []
+        if (
+            type(names) is not list
+            or not all(type(n) is str for n in names)
+            or len(set(names)) != len(names)
+        ):
             raise PoseFileError(
                 path,
                 "expected distinct keypoint names",
@@ -246,15 +253,15 @@ class CocoReader:
         images = data.get("images")
         if type(images) is not list:
             raise PoseFileError(path, "missing or not a list", field="images")
-        keys: dict[Any, Any] = {}
+        keys: dict[int | str, int | str] = {}
         for i, image in enumerate(images):
             image_id = image.get("id") if type(image) is dict else None
-            if type(image_id) not in (int, str) or image_id in keys:
+            if not is_id(image_id) or image_id in keys:
                 raise PoseFileError(
                     path, "expected a distinct id", record=f"images[{i}]", field="id"
                 )
             key = image_id if self.frame_order == "image_id" else image.get("file_name")
-            if type(key) not in (int, str):
+            if not is_id(key):
                 raise PoseFileError(
                     path, "expected a string", record=f"images[{i}]", field=self.frame_order
                 )
@@ -280,23 +287,18 @@ class CocoReader:
         xyv, frames = xyv[keep], frames[keep]
         tracks = [found.tracks[i] for i in keep]
         visibility = np.clip(xyv[..., 2], 0.0, 2.0)
-        people = self._individuals(path, frames, xyv[..., :2], visibility <= 0, tracks, None)
-        sequence = assemble(
+        return self._sequence(
             path,
             frames=frames,
-            slots=people.slots,
-            individuals=people.names,
             points=xyv[..., :2],
             confidence=np.where(visibility > 0, visibility / 2.0, np.nan),
             missing=visibility <= 0,
+            tracks=tracks,
+            scores=None,
             skeleton=skeleton,
             keypoints=keypoints,
-            fps=self.fps,
-            confidence_threshold=self.confidence_threshold,
-            source_software="COCO",
             n_frames=len(order),
         )
-        return people.logged(sequence)
 
     def _unnamed_layout(
         self, path: Path, data: dict[str, Any], category: dict[str, Any]
@@ -362,42 +364,42 @@ class CocoReader:
         order = _sorted_ids(path, found.image_ids, "image_id")
         rank = {image_id: frame for frame, image_id in enumerate(order)}
         frames = np.array([rank[i] for i in found.image_ids], dtype=np.int64)
-        missing = (xyc == 0).all(axis=-1)
-        people = self._individuals(
-            path, frames, xyc[..., :2], missing, found.tracks, np.array(found.scores)
-        )
-        sequence = assemble(
+        return self._sequence(
             path,
             frames=frames,
-            slots=people.slots,
-            individuals=people.names,
             points=xyc[..., :2],
             confidence=xyc[..., 2],
-            missing=missing,
+            missing=(xyc == 0).all(axis=-1),
+            tracks=found.tracks,
+            scores=np.array(found.scores),
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
-            fps=self.fps,
-            confidence_threshold=self.confidence_threshold,
-            source_software="COCO",
+            n_frames=None,
         )
-        return people.logged(sequence)
 
-    def _individuals(
+    def _sequence(
         self,
         path: Path,
+        *,
         frames: np.ndarray,
         points: np.ndarray,
+        confidence: np.ndarray,
         missing: np.ndarray,
         tracks: list[int | None],
         scores: np.ndarray | None,
-    ) -> Individuals:
-        """Who each record is: its ``track_id`` or, without, as ``tracking`` says."""
-        tracked = all(t is not None for t in tracks)
-        return individuals(
-            path, frames, np.where(missing[..., None], np.nan, points),
-            tracks=np.array(tracks, dtype=np.int64) if tracked else None, scores=scores,
-            tracking=self.tracking, max_gap=self.track_max_gap,
-            max_distance=self.track_max_distance,
+        skeleton: str | None,
+        keypoints: Sequence[str],
+        n_frames: int | None,
+    ) -> PoseSequence:
+        """The records as a sequence: individuals by ``track_id`` or, without, as
+        ``tracking`` says (:func:`~posekit.io.tracking.tracked_sequence`)."""
+        return tracked_sequence(
+            path, frames=frames, points=points, confidence=confidence, missing=missing,
+            tracks=tracks, scores=scores, tracking=self.tracking,
+            max_gap=self.track_max_gap, max_distance=self.track_max_distance,
+            skeleton=skeleton, keypoints=keypoints, fps=self.fps,
+            confidence_threshold=self.confidence_threshold, source_software="COCO",
+            n_frames=n_frames,
         )  # fmt: skip
 
     @staticmethod

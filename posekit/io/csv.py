@@ -19,11 +19,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.sequence import PoseSequence
 from posekit.io._atomic import atomic_file, refuse_input
 from posekit.io._layout_check import same_size_skeletons
+from posekit.io._values import checked_fps, usable_confidence, usable_points
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.core.sequence import PoseSequence
 
 _HEADER_2D = ["time", "individual", "keypoint", "x", "y", "confidence", "imputed"]
 _HEADER_3D = ["time", "individual", "keypoint", "x", "y", "z", "confidence", "imputed"]
@@ -202,13 +203,14 @@ class CsvReader:
                 )  # fmt: skip
             imputed[t, k, i] = flag
         names = list(keypoints)
+        fps = self.fps or (_fps([times[t] for t in order]) if in_seconds else None)
         return PoseSequence.from_arrays(
-            position,
-            confidence,
+            np.moveaxis(usable_points(path, np.moveaxis(position, 1, -1)), -1, 1),
+            usable_confidence(path, confidence),
             skeleton=self.skeleton or _skeleton_named(names),
             keypoints=names,
             individuals=list(individuals),
-            fps=self.fps or (_fps([times[t] for t in order]) if in_seconds else None),
+            fps=checked_fps(path, fps),
             imputed=imputed,
             source_software="posekit",
             source_file=str(path),

@@ -28,13 +28,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
-from posekit.io._records import assemble, frame_number
-from posekit.plugins.registry import Registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.io._records import assemble, frame_number, is_hdf5_naming, read_head_bytes
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
 
 _LEVELS = (("scorer", "bodyparts", "coords"), ("scorer", "individuals", "bodyparts", "coords"))
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _H5_KEY = "df_with_missing"
 
 
@@ -204,14 +203,10 @@ class DeepLabCutReader:
     def sniff(cls, path: Path) -> bool:
         """True for a CSV whose first cell is ``scorer``, or an HDF5 file naming
         DeepLabCut's ``df_with_missing`` table near its start."""
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(65536)
-        except OSError:
-            return False
-        if head.startswith(_HDF5_MAGIC):
-            return _H5_KEY.encode() in head
-        return head.lstrip(b"\xef\xbb\xbf").startswith(b"scorer,")
+        head = read_head_bytes(path)
+        return is_hdf5_naming(head, [_H5_KEY.encode()]) or head.lstrip(
+            b"\xef\xbb\xbf"
+        ).startswith(b"scorer,")
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file.

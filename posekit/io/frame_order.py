@@ -21,13 +21,13 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
 from posekit.core.errors import PoseFileError
-from posekit.io._records import MAX_FRAME_DIGITS, frame_number
 from posekit.core.sequence import PoseSequence
+from posekit.io._records import MAX_FRAME_DIGITS, frame_number
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ SPARSE_NUMBERS = 100
 _DIGIT_RUNS = re.compile(r"(\d+)")
 
 
-def natural_key(value: int | str) -> Any:
+def natural_key(value: int | str) -> list[tuple[int, int, str]]:
     """Sort key of names with numbers in them: ``img2`` before ``img10``.
 
     Examples
@@ -75,7 +75,7 @@ class Frames:
     the order was asked for).
     """
 
-    of: dict[Any, int]
+    of: dict[int | str, int]
     n_frames: int
     order: str
     reason: str | None = None
@@ -160,7 +160,7 @@ def number_frames(
                 field=field,
             )
         first[number] = i
-    return Frames(dict(zip(names, numbers, strict=True)), max(numbers) + 1, "number")
+    return Frames({names[i]: number for number, i in first.items()}, max(first) + 1, "number")
 
 
 def _by_name(names: Sequence[int | str], order: str, reason: str | None = None) -> Frames:
@@ -175,7 +175,7 @@ def _implausible(names: Sequence[int | str], numbers: Sequence[int | None]) -> s
         return f"image {name!r} has no number"
     if len(names) == 1 and numbers[0] != 0:
         return f"a single image, {names[0]!r}, would be frame {numbers[0]}"
-    span = max(numbers) + 1  # type: ignore[type-var]
+    span = max(n for n in numbers if n is not None) + 1
     if span > SPARSE_NUMBERS * len(names):
         return f"numbers up to {span - 1} for {len(names)} images"
     return None

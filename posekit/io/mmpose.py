@@ -29,7 +29,8 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.sequence import PoseSequence
+from posekit.core.skeleton import HUB_SKELETON
 from posekit.io._records import (
     MAX_FRAME_DIGITS,
     assemble,
@@ -41,18 +42,18 @@ from posekit.io._records import (
     read_head,
     track_id,
 )
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.core.sequence import PoseSequence
 
 #: Skeleton by number of keypoints, for 2D and for 3D keypoints.
 LAYOUTS_2D: dict[int, str] = {
     17: "coco_17",
     26: "halpe_26",
-    28: "mpi_inf_3dhp_28",
+    28: HUB_SKELETON,
     133: "coco_wholebody_23",
     136: "halpe_26",
 }
-LAYOUTS_3D: dict[int, str] = {17: "h36m_17", 28: "mpi_inf_3dhp_28"}
+LAYOUTS_3D: dict[int, str] = {17: "h36m_17", 28: HUB_SKELETON}
 
 
 @attrs.frozen

@@ -13,15 +13,15 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.sequence import PoseSequence
 from posekit.io._atomic import refuse_input
 from posekit.io._notes import noted
+from posekit.io._records import is_hdf5_naming, read_head_bytes
 from posekit.io._values import check_dataset, checked_fps, usable_confidence, usable_points
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.core.sequence import PoseSequence
 
 _CLASSIC_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: netCDF-4 files are HDF5 files whose root group carries this attribute.
 _NETCDF4_MARK = b"_NCProperties"
 
@@ -58,11 +58,8 @@ class NetcdfReader:
     def sniff(cls, path: Path) -> bool:
         """True for classic netCDF files, and HDF5 files written by the netCDF library
         (not any HDF5 file: DeepLabCut's .h5 are HDF5 too)."""
-        with open(path, "rb") as handle:
-            head = handle.read(1 << 16)
-        if head.startswith(_CLASSIC_MAGIC):
-            return True
-        return head.startswith(_HDF5_MAGIC) and _NETCDF4_MARK in head
+        head = read_head_bytes(path)
+        return head.startswith(_CLASSIC_MAGIC) or is_hdf5_naming(head, [_NETCDF4_MARK])
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file, with the value rules of :mod:`posekit.io._values`."""
@@ -75,17 +72,17 @@ class NetcdfReader:
             sequence = sequence.replace(position=position, confidence=confidence)
         if self.skeleton is not None and sequence.skeleton is None:
             sequence = sequence.with_attrs(skeleton=self.skeleton)
-        if self.fps is not None and sequence.fps is None:
-            fps = checked_fps(path, self.fps)
-            time = sequence.dataset["time"].values.astype(np.float64) / fps
+        given, fps = checked_fps(path, self.fps), sequence.fps
+        if given is not None and fps is None:
+            time = sequence.dataset["time"].values.astype(np.float64) / given
             dataset = sequence.dataset.assign_coords(time=time)
-            sequence = PoseSequence(dataset).with_attrs(fps=fps, time_unit="seconds")
-        elif self.fps is not None and not np.isclose(self.fps, sequence.fps):
+            sequence = PoseSequence(dataset).with_attrs(fps=given, time_unit="seconds")
+        elif given is not None and fps is not None and not np.isclose(given, fps):
             sequence = noted(
                 sequence,
                 "netcdf",
-                f"{path}: the file says {sequence.fps:g} fps; the reader parameter fps "
-                f"{self.fps:g} is not used",
+                f"{path}: the file says {fps:g} fps; the reader parameter fps "
+                f"{given:g} is not used",
             )
         return sequence
 

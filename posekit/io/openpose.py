@@ -31,12 +31,13 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError, PoseSequenceError
-from posekit.plugins.hookspecs import hookimpl
+from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.core.sequence import PoseSequence
+from posekit.core.skeleton import HUB_SKELETON
 from posekit.io._atomic import atomic_folder, refuse_input
 from posekit.io._layout_check import fitting_layout, same_size_skeletons
 from posekit.io._notes import noted
 from posekit.io._records import (
-    assemble,
     individual_numbers,
     layout_for,
     load_json,
@@ -45,10 +46,9 @@ from posekit.io._records import (
     track_id,
 )
 from posekit.io.frame_order import FrameOrder, number_frames
-from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, individuals
-from posekit.core.presence import DEFAULT_MAX_GAP
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
+from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_skeleton
-from posekit.core.sequence import PoseSequence
 
 #: Skeleton of a body array by its number of keypoints.
 LAYOUTS: dict[int, str] = {
@@ -56,7 +56,7 @@ LAYOUTS: dict[int, str] = {
     18: "coco_18",
     15: "mpi_15",
     135: "body_25b",
-    28: "mpi_inf_3dhp_28",
+    28: HUB_SKELETON,
 }
 #: Face and hand arrays of a person (``parts``), with their keypoint names.
 _HAND = ["wrist"] + [
@@ -191,23 +191,16 @@ def people_to_sequence(
     )
     xyc = values.reshape(len(people), width // 3, 3)
     xyc = np.concatenate([xyc[:, : layout.n_keypoints], xyc[:, n_body:]], axis=1)
-    frames = np.array([p.frame for p in people], dtype=np.int64)
-    ids = [p.person_id for p in people]
-    tracked = all(i is not None and i >= 0 for i in ids)
-    missing = (xyc == 0).all(axis=-1)
-    found = individuals(
-        path, frames, np.where(missing[..., None], np.nan, xyc[..., :2]),
-        tracks=np.array(ids, dtype=np.int64) if tracked else None, tracking=tracking,
-        max_gap=track_max_gap, max_distance=track_max_distance,
-    )  # fmt: skip
-    sequence = assemble(
+    return tracked_sequence(
         path,
-        frames=frames,
-        slots=found.slots,
-        individuals=found.names,
+        frames=np.array([p.frame for p in people], dtype=np.int64),
         points=xyc[..., :2],
         confidence=xyc[..., 2],
-        missing=missing,
+        missing=(xyc == 0).all(axis=-1),
+        tracks=[p.person_id for p in people],
+        tracking=tracking,
+        max_gap=track_max_gap,
+        max_distance=track_max_distance,
         skeleton=layout.skeleton,
         keypoints=layout.keypoints + tuple(extra_keypoints),
         fps=fps,
@@ -215,7 +208,6 @@ def people_to_sequence(
         source_software=source_software,
         n_frames=n_frames,
     )
-    return found.logged(sequence)
 
 
 def _with_parts(path: Path, data: Any, parts: tuple[str, ...]) -> Any:
@@ -419,6 +411,8 @@ class OpenPoseReader:
 
     def _checked_layout(self, path: Path, sequence: PoseSequence) -> PoseSequence:
         """The sequence in the layout its geometry fits (see the class notes)."""
+        if sequence.skeleton is None:  # the readers always name one; nothing to check
+            return sequence
         chosen = get_skeleton(sequence.skeleton)
         records = sequence.positions().reshape(-1, sequence.n_keypoints, sequence.n_space)
         fit = fitting_layout(records, chosen, same_size_skeletons(chosen.n_joints))

@@ -17,23 +17,16 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
-from posekit.io._notes import noted
-from posekit.plugins.registry import Registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.io._notes import noted
+from posekit.io._records import is_hdf5_naming, read_head_bytes
+from posekit.io._values import checked_fps, usable_confidence, usable_points
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
 
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Names that SLEAP's files hold near their start (dataset and group names).
 _SLP_MARKS = (b"videos_json", b"tracks_json")
 _ANALYSIS_MARKS = (b"node_names", b"track_occupancy")
-
-
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(1 << 16)
-    except OSError:
-        return b""
 
 
 @attrs.frozen
@@ -86,11 +79,8 @@ class SleapReader:
     @classmethod
     def sniff(cls, path: Path) -> bool:
         """True for HDF5 files naming SLEAP's datasets near their start."""
-        head = _head(path)
-        if not head.startswith(_HDF5_MAGIC):
-            return False
         marks = _SLP_MARKS if path.suffix.lower() == ".slp" else _ANALYSIS_MARKS
-        return all(mark in head for mark in marks)
+        return is_hdf5_naming(read_head_bytes(path), marks)
 
     def read(self, path: Path) -> PoseSequence:
         """Read the file.
@@ -102,6 +92,7 @@ class SleapReader:
             of range, or ``skeleton`` does not name the file's nodes.
         """
         path = Path(path)
+        fps = checked_fps(path, self.fps)
         try:
             import sleap_io
         except ImportError:
@@ -147,13 +138,15 @@ class SleapReader:
             if tracked
             else [f"id_{i}" for i in range(values.shape[1])]
         )
+        points = usable_points(path, values[..., :2])
+        confidence = usable_confidence(path, values[..., 2])
         sequence = PoseSequence.from_arrays(
-            np.ascontiguousarray(values[..., :2].transpose(0, 3, 2, 1)),
-            np.ascontiguousarray(values[..., 2].transpose(0, 2, 1)),
+            np.ascontiguousarray(points.transpose(0, 3, 2, 1)),
+            np.ascontiguousarray(confidence.transpose(0, 2, 1)),
             skeleton=self.skeleton,
             keypoints=nodes,
             individuals=individuals,
-            fps=self.fps,
+            fps=fps,
             source_software="SLEAP",
             source_file=str(path),
         )

@@ -11,17 +11,20 @@ compared by the overlap (IoU) of their keypoints' boxes instead. A pair farther 
 track missing for more than ``max_gap`` frames ends; a detection left over starts a
 new track.
 
-:func:`individuals` is what the readers call: the file's own ids when every record has
-one and they are distinct within each frame, else ids from the tracker (``tracking:
+:func:`individuals` decides who each record is: the file's own ids when every record
+has one and they are distinct within each frame, else ids from the tracker (``tracking:
 auto``), from the rank in the frame (``rank``, the behaviour before posekit tracked),
 or an error (``none``). Ids posekit assigned are said in the sequence's provenance log
-(stage ``individuals``) and in a logging message.
+(stage ``individuals``) and in a logging message. :func:`tracked_sequence` is what the
+readers call: it masks the missing keypoints, finds the individuals and assembles the
+sequence (:func:`posekit.io._records.assemble`).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,9 +32,9 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.io._records import individuals_by_rank, individuals_from_tracks
 from posekit.core.presence import DEFAULT_MAX_GAP
 from posekit.core.sequence import PoseSequence
+from posekit.io._records import assemble, individuals_by_rank, individuals_from_tracks
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +126,10 @@ class Tracker:
             for column, detection in enumerate(found):
                 track = matched.get(column)
                 if track is None:
-                    track = _Track(len(tracks))
+                    track = _Track.start(len(tracks), frame, points[detection], valid[detection])
                     tracks.append(track)
-                track.update(frame, points[detection], valid[detection])
+                else:
+                    track.update(frame, points[detection], valid[detection])
                 track_of[detection] = track.number
         return track_of
 
@@ -155,11 +159,16 @@ class _Track:
     """A track's last pose, where it was seen, its velocity and size."""
 
     number: int
-    frame: int = -1
-    points: np.ndarray | None = None
-    valid: np.ndarray | None = None
-    velocity: np.ndarray | None = None
-    size: float = 0.0
+    frame: int
+    points: np.ndarray
+    valid: np.ndarray
+    velocity: np.ndarray
+    size: float
+
+    @classmethod
+    def start(cls, number: int, frame: int, points: np.ndarray, valid: np.ndarray) -> _Track:
+        """A new track at a detection: no velocity yet."""
+        return cls(number, frame, points, valid, np.zeros(points.shape[-1]), _size(points, valid))
 
     def predicted(self, frame: int) -> np.ndarray:
         """The last pose moved by the velocity to ``frame``."""
@@ -168,14 +177,18 @@ class _Track:
     def update(self, frame: int, points: np.ndarray, valid: np.ndarray) -> None:
         """Continue the track with a detection."""
         velocity = np.zeros(points.shape[-1])
-        if self.points is not None:
-            shared = self.valid & valid
-            if shared.any():
-                moved = points[shared].mean(axis=0) - self.points[shared].mean(axis=0)
-                velocity = moved / (frame - self.frame)
-        diagonal = float(_diagonal(points[None], valid[None])[0])
-        self.size = diagonal if diagonal > 0 else self.size
+        shared = self.valid & valid
+        if shared.any():
+            moved = points[shared].mean(axis=0) - self.points[shared].mean(axis=0)
+            velocity = moved / (frame - self.frame)
+        self.size = _size(points, valid, self.size)
         self.frame, self.points, self.valid, self.velocity = frame, points, valid, velocity
+
+
+def _size(points: np.ndarray, valid: np.ndarray, previous: float = 0.0) -> float:
+    """A detection's size (its box diagonal), or ``previous`` when it has none."""
+    diagonal = float(_diagonal(points[None], valid[None])[0])
+    return diagonal if diagonal > 0 else previous
 
 
 def _boxes(points: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -321,3 +334,100 @@ def individuals(
         ", ".join(f"{key}={value}" for key, value in found.settings.items()),
     )  # fmt: skip
     return found
+
+
+def tracked_sequence(
+    path: Path,
+    *,
+    frames: np.ndarray,
+    points: np.ndarray,
+    confidence: np.ndarray,
+    missing: np.ndarray,
+    tracks: Sequence[int | None] | np.ndarray | None,
+    scores: np.ndarray | None = None,
+    tracking: str = "auto",
+    max_gap: int = DEFAULT_MAX_GAP,
+    max_distance: float = DEFAULT_MAX_DISTANCE,
+    skeleton: str | None,
+    keypoints: Sequence[str],
+    fps: float | None,
+    confidence_threshold: float | None,
+    source_software: str,
+    n_frames: int | None = None,
+) -> PoseSequence:
+    """The sequence of a file's records, individuals found as ``tracking`` says.
+
+    The steps every reader of per-frame detections takes: the keypoints ``missing``
+    marks are hidden from the tracker, :func:`individuals` says who each record is,
+    :func:`~posekit.io._records.assemble` lays the records out, and the provenance log
+    says when posekit assigned the ids.
+
+    Parameters
+    ----------
+    path
+        The file read (for messages and ``source_file``).
+    frames, points, confidence, missing
+        ``(n,)`` frame, ``(n, K, D)`` keypoints, ``(n, K)`` confidences and ``(n, K)``
+        True where the file marks a keypoint as not found, of each record.
+    tracks
+        ``(n,)`` the file's track ids; they are used when every record has one
+        (not None) and none is negative ("untracked"); None when the file has none.
+    scores
+        ``(n,)`` detection scores (order within a frame), if the file has them.
+    tracking, max_gap, max_distance
+        As in :func:`individuals`.
+    skeleton, keypoints, fps, confidence_threshold, source_software, n_frames
+        As in :func:`~posekit.io._records.assemble`.
+
+    Examples
+    --------
+    >>> points = np.array([[[0.0, 0.0], [0.0, 9.0]], [[1.0, 0.0], [1.0, 9.0]]])
+    >>> seq = tracked_sequence(
+    ...     Path("a.json"), frames=np.array([0, 1]), points=points,
+    ...     confidence=np.ones((2, 2)), missing=np.zeros((2, 2), bool), tracks=[7, 7],
+    ...     skeleton=None, keypoints=["a", "b"], fps=None, confidence_threshold=None,
+    ...     source_software="demo")
+    >>> seq.individuals, seq.n_frames
+    (['id_7'], 2)
+    """
+    found = individuals(
+        path, frames, np.where(missing[..., None], np.nan, points),
+        tracks=_usable_tracks(tracks, len(frames)),
+        scores=scores, tracking=tracking, max_gap=max_gap, max_distance=max_distance,
+    )  # fmt: skip
+    sequence = assemble(
+        path,
+        frames=frames,
+        slots=found.slots,
+        individuals=found.names,
+        points=points,
+        confidence=confidence,
+        missing=missing,
+        skeleton=skeleton,
+        keypoints=keypoints,
+        fps=fps,
+        confidence_threshold=confidence_threshold,
+        source_software=source_software,
+        n_frames=n_frames,
+    )
+    return found.logged(sequence)
+
+
+def _usable_tracks(
+    tracks: Sequence[int | None] | np.ndarray | None, n_records: int
+) -> np.ndarray | None:
+    """The file's track ids as an array when every record has one and none is negative
+    ("untracked"), else None.
+
+    Examples
+    --------
+    >>> _usable_tracks([3, 1], 2), _usable_tracks([3, None], 2), _usable_tracks([3, -1], 2)
+    (array([3, 1]), None, None)
+    """
+    if tracks is None or len(tracks) != n_records:
+        return None
+    if not isinstance(tracks, np.ndarray):
+        if any(track is None for track in tracks):
+            return None
+        tracks = np.array(tracks, dtype=np.int64)
+    return tracks if (tracks >= 0).all() else None

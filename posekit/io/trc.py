@@ -26,12 +26,12 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
-from posekit.plugins.hookspecs import hookimpl
-from posekit.io._notes import noted
-from posekit.io._values import is_number
-from posekit.io.asf_amc import read_text_lines
-from posekit.plugins.registry import Registry, get_skeleton
 from posekit.core.sequence import PoseSequence
+from posekit.io._notes import noted
+from posekit.io._values import is_fps, is_number, usable_points
+from posekit.io.asf_amc import read_text_lines
+from posekit.plugins.hookspecs import hookimpl
+from posekit.plugins.registry import Registry, get_skeleton
 
 #: Metres per unit of the ``Units`` field.
 UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -141,8 +141,9 @@ class TrcReader:
         markers = [m for m in markers if m]
         if not markers or len(set(markers)) != len(markers):
             raise PoseFileError(path, "expected distinct marker names", line=4)
-        values = _frame_values(path, lines[5:], len(markers)) * scale
-        position = values.reshape(len(values), len(markers), 3).transpose(0, 2, 1)[..., None]
+        values = _frame_values(path, lines[5:], len(markers))
+        points = usable_points(path, values.reshape(len(values), len(markers), 3)) * scale
+        position = points.transpose(0, 2, 1)[..., None]
         if self.skeleton is None:
             return PoseSequence.from_arrays(
                 position, keypoints=markers, fps=fps, source_software="TRC",
@@ -183,13 +184,14 @@ def _positive(path: Path, text: str, field: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    if not is_fps(value):
         raise PoseFileError(path, f"expected a positive number, got {text!r}", field=field, line=3)
     return value
 
 
 def _frame_values(path: Path, lines: list[str], n_markers: int) -> np.ndarray:
-    """``(frames, 3 * markers)`` values of the frame lines (empty cells: NaN)."""
+    """``(frames, 3 * markers)`` values of the frame lines (empty cells: NaN; infinite
+    ones are left for the value rules of :mod:`posekit.io._values`)."""
     rows = []
     width = 2 + 3 * n_markers
     for number, line in enumerate(lines, start=6):
@@ -210,9 +212,7 @@ def _frame_values(path: Path, lines: list[str], n_markers: int) -> np.ndarray:
         rows.append(row)
     if not rows:
         raise PoseFileError(path, "no frames after the header")
-    values = np.array(rows, dtype=np.float64)
-    values[~np.isfinite(values)] = np.nan
-    return values
+    return np.array(rows, dtype=np.float64)
 
 
 

@@ -212,7 +212,7 @@ class Critic(_ConvTrunk):
     def __init__(self, widths: tuple[int, int, int] = (64, 128, 256), hidden: int = 296):
         super().__init__(CHANNELS, 1, widths, hidden)
 
-    def forward(self, grid: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, grid: Tensor) -> Tensor:
         return super().forward(grid)[:, 0]
 
     def score_positions(self, positions: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 from posekit.render.media import output_format
 from posekit.render.options import TimeRange, check_time
-from posekit.stages.provenance import apply_stage, note
+from posekit.stages.provenance import note
 
 
 def _time(instance: object, attribute: attrs.Attribute, value: int | str | None) -> None:
@@ -70,6 +70,7 @@ class Render:
     >>> seq = PoseSequence.from_arrays(np.ones((4, 2, 17, 1)), skeleton="coco_17",
     ...                                source_file="clip.json")
     >>> render = Render(out=pathlib.Path(tempfile.mkdtemp()) / "{stem}.png", height=64)
+    >>> from posekit.stages.provenance import apply_stage
     >>> out = apply_stage(render, seq)
     >>> pathlib.Path(out.log[-1]["parameters"]["written"]).name
     'clip.png'

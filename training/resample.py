@@ -29,7 +29,7 @@ def resampled_length(n_frames: int, fps_in: float, fps_out: float) -> int:
     if n_frames <= 0:
         return 0
     # A small tolerance so that e.g. 120 -> 30 keeps the last exact frame.
-    return int(math.floor((n_frames - 1) * fps_out / fps_in + 1e-9)) + 1
+    return math.floor((n_frames - 1) * fps_out / fps_in + 1e-9) + 1
 
 
 def _sample_points(n_frames: int, fps_in: float, fps_out: float) -> tuple[np.ndarray, np.ndarray]:

@@ -8,10 +8,11 @@ axis. A world point ``X`` is at ``R · X + t`` in camera coordinates and project
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: World up direction (Y up, as CMU's motion capture).
 WORLD_UP = (0.0, 1.0, 0.0)
@@ -27,15 +28,20 @@ def _size(value: Sequence[int]) -> tuple[int, int]:
     return width, height
 
 
-def _frozen_array(shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
-    def convert(value: np.ndarray) -> np.ndarray:
-        array = np.array(value, dtype=np.float64)
-        if array.shape != shape:
-            raise ValueError(f"expected shape {shape}, got {array.shape}")
-        array.setflags(write=False)
-        return array
+def _frozen_array(value: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    array = np.array(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"expected shape {shape}, got {array.shape}")
+    array.setflags(write=False)
+    return array
 
-    return convert
+
+def _rotation(value: ArrayLike) -> np.ndarray:
+    return _frozen_array(value, (3, 3))
+
+
+def _translation(value: ArrayLike) -> np.ndarray:
+    return _frozen_array(value, (3,))
 
 
 @attrs.frozen(eq=False)
@@ -67,8 +73,8 @@ class PinholeCamera:
     focal: float = attrs.field(converter=float)
     principal_point: tuple[float, float] = attrs.field(converter=_pair)
     image_size: tuple[int, int] = attrs.field(converter=_size)
-    rotation: np.ndarray = attrs.field(converter=_frozen_array((3, 3)))
-    translation: np.ndarray = attrs.field(converter=_frozen_array((3,)))
+    rotation: np.ndarray = attrs.field(converter=_rotation)
+    translation: np.ndarray = attrs.field(converter=_translation)
 
     def __attrs_post_init__(self) -> None:
         if not (math.isfinite(self.focal) and self.focal > 0):
@@ -81,9 +87,9 @@ class PinholeCamera:
     @classmethod
     def look_at(
         cls,
-        eye: Sequence[float],
-        target: Sequence[float],
-        up: Sequence[float] = WORLD_UP,
+        eye: ArrayLike,
+        target: ArrayLike,
+        up: ArrayLike = WORLD_UP,
         *,
         focal: float = 1000.0,
         image_size: tuple[int, int] = (1920, 1080),
@@ -168,7 +174,7 @@ class PinholeCamera:
 
 def random_camera(
     rng: np.random.Generator,
-    target: Sequence[float],
+    target: ArrayLike,
     *,
     azimuth_deg: tuple[float, float] = (0.0, 360.0),
     elevation_deg: tuple[float, float] = (-10.0, 30.0),
