@@ -20,7 +20,8 @@ def test_registered_and_detected(tmp_path: Path) -> None:
 
 
 def test_inferencer_video(tmp_path: Path) -> None:
-    seq = MMPoseReader(fps=25).read(write_json(tmp_path / "clip.json", mmpose_video()))
+    reader = MMPoseReader(fps=25, tracking="rank")
+    seq = reader.read(write_json(tmp_path / "clip.json", mmpose_video()))
     assert seq.skeleton == "coco_17" and seq.n_frames == 3 and seq.n_space == 2
     assert seq.individuals == ["id_0", "id_1"]
     x = seq.positions()[:, :, 0, 0]
@@ -173,3 +174,15 @@ def test_scores_of_another_length_everywhere(tmp_path: Path) -> None:
 def test_files_without_usable_instances(tmp_path: Path, data: object, message: str) -> None:
     with pytest.raises(PoseFileError, match=message):
         MMPoseReader().read(write_json(tmp_path / "c.json", data))
+
+
+def test_untracked_instances_get_ids_from_the_tracker_and_the_log_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_json(tmp_path / "clip.json", mmpose_video())
+    seq = MMPoseReader().read(path)
+    assert "no track ids" in caplog.text
+    entry = next(e for e in seq.log if e["stage"] == "individuals")
+    assert entry["parameters"]["assigned_by"] == "posekit tracker"
+    with pytest.raises(PoseFileError, match="track"):
+        MMPoseReader(tracking="none").read(path)

@@ -29,19 +29,18 @@ import attrs
 import numpy as np
 
 from posekit.core.errors import PoseFileError
+from posekit.core.presence import DEFAULT_MAX_GAP
 from posekit.core.sequence import PoseSequence
 from posekit.core.skeleton import HUB_SKELETON
 from posekit.io._records import (
     MAX_FRAME_DIGITS,
-    assemble,
-    individuals_by_rank,
-    individuals_from_tracks,
     layout_for,
     load_json,
     numeric_rows,
     read_head,
     track_id,
 )
+from posekit.io.tracking import DEFAULT_MAX_DISTANCE, Tracking, tracked_sequence
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 
@@ -103,13 +102,22 @@ class MMPoseReader:
         confidence is kept.
     skeleton
         Skeleton name for a layout the keypoint count does not tell (it must fit).
+    tracking
+        Individuals when the instances have no ``track_id``
+        (:mod:`posekit.io.tracking`): ``auto`` links detections into tracks, ``rank``
+        makes ``id_0`` the highest mean keypoint score of each frame, ``none`` refuses
+        such files.
+    track_max_gap
+        Frames a track may be missing and still continue (``tracking: auto``).
+    track_max_distance
+        Farthest link between frames, in person sizes (``tracking: auto``).
 
     Notes
     -----
     The frame axis runs from 0 to the last frame; frames without instances are NaN.
     Instances with a ``track_id`` (unique within each frame) are individuals
-    ``id_<track>``; otherwise ``id_0`` is the instance with the highest mean keypoint
-    score in each frame, ``id_1`` the next, and so on.
+    ``id_<track>``; otherwise posekit assigns the ids as ``tracking`` says, and says so
+    in a warning and in the provenance log.
 
     Examples
     --------
@@ -127,6 +135,9 @@ class MMPoseReader:
     fps: float | None = None
     confidence_threshold: float | None = None
     skeleton: str | None = None
+    tracking: Tracking = "auto"
+    track_max_gap: int = DEFAULT_MAX_GAP
+    track_max_distance: float = DEFAULT_MAX_DISTANCE
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -218,20 +229,19 @@ class MMPoseReader:
             field="keypoints",
         )
         points, scores = points[:, : layout.n_keypoints], scores[:, : layout.n_keypoints]
-        frames = np.array(found.frames, dtype=np.int64)
-        individuals = None
-        if all(t is not None for t in found.tracks):
-            individuals = individuals_from_tracks(frames, np.array(found.tracks, dtype=np.int64))
         with np.errstate(invalid="ignore"):
             mean_score = scores.mean(axis=1)
-        slots, names = individuals or individuals_by_rank(frames, mean_score)
-        return assemble(
+        return tracked_sequence(
             path,
-            frames=frames,
-            slots=slots,
-            individuals=names,
+            frames=np.array(found.frames, dtype=np.int64),
             points=points,
             confidence=scores,
+            missing=np.zeros(scores.shape, bool),
+            tracks=None if None in found.tracks else found.tracks,
+            scores=mean_score,
+            tracking=self.tracking,
+            max_gap=self.track_max_gap,
+            max_distance=self.track_max_distance,
             skeleton=layout.skeleton,
             keypoints=layout.keypoints,
             fps=self.fps,
