@@ -43,6 +43,8 @@ class _LocatedError(PosekitError):
     error raised in a worker process reaches the parent intact."""
 
     _keywords: tuple[str, ...] = ()
+    path: str
+    message: str
 
     def __reduce__(self) -> tuple:
         keywords = {name: getattr(self, name) for name in self._keywords}

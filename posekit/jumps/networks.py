@@ -212,7 +212,7 @@ class Critic(_ConvTrunk):
     def __init__(self, widths: tuple[int, int, int] = (64, 128, 256), hidden: int = 296):
         super().__init__(CHANNELS, 1, widths, hidden)
 
-    def forward(self, grid: Tensor) -> Tensor:  # noqa: D102
+    def forward(self, grid: Tensor) -> Tensor:
         return super().forward(grid)[:, 0]
 
     def score_positions(self, positions: Tensor) -> Tensor:
@@ -235,6 +235,9 @@ class Encoder(_ConvTrunk):
     >>> e.encode(torch.randn(2, 24, 28, 2), torch.ones(2, 24, 28, dtype=torch.bool)).shape
     torch.Size([2, 64])
     """
+
+    #: The mean pose the normalization fits to (a buffer: saved with the weights).
+    mean_pose: Tensor
 
     def __init__(
         self,

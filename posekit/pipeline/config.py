@@ -276,6 +276,7 @@ def parse_section(data: dict[str, Any], name: str, source: str, errors: list[Pip
         ok = False
     if not ok:
         return None
+    assert isinstance(path, str)  # checked above
     if name == "input":
         return Input(path, plugin, parameters, estimator)
     return Output(path, plugin, parameters)

@@ -11,7 +11,7 @@ from posekit.core.sequence import PoseSequence
 from posekit.evaluation.scoring import DEFAULT_THRESHOLDS, Evaluation, EvaluationError, parse_joints
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
-from posekit.stages.provenance import apply_stage, note
+from posekit.stages.provenance import note
 
 
 def _joints(value: str | list[str] | None) -> tuple[str, ...] | None:
@@ -42,6 +42,7 @@ class Evaluate:
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
+    >>> from posekit.stages.provenance import apply_stage
     >>> gt = np.random.default_rng(0).normal(size=(5, 2, 28, 1))
     >>> seq = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
     >>> path = seq.to_netcdf(pathlib.Path(tempfile.mkdtemp()) / "truth.nc")

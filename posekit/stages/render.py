@@ -16,7 +16,7 @@ from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry
 from posekit.render.media import output_format
 from posekit.render.options import TimeRange, check_time
-from posekit.stages.provenance import apply_stage, note
+from posekit.stages.provenance import note
 
 
 def _time(instance: object, attribute: attrs.Attribute, value: int | str | None) -> None:
@@ -67,6 +67,7 @@ class Render:
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
+    >>> from posekit.stages.provenance import apply_stage
     >>> seq = PoseSequence.from_arrays(np.ones((4, 2, 17, 1)), skeleton="coco_17",
     ...                                source_file="clip.json")
     >>> render = Render(out=pathlib.Path(tempfile.mkdtemp()) / "{stem}.png", height=64)
@@ -92,8 +93,8 @@ class Render:
         source = sequence.dataset.attrs.get("source_file")
         stem = Path(source).stem if source else None
 
-        def filled(path: Path | None) -> Path | None:
-            if path is None or "{stem}" not in str(path):
+        def filled(path: Path) -> Path:
+            if "{stem}" not in str(path):
                 return path
             if stem is None:
                 raise PosekitError(
@@ -101,14 +102,14 @@ class Render:
                 )
             return Path(str(path).replace("{stem}", stem))
 
-        compare = filled(self.compare)
+        compare = filled(self.compare) if self.compare is not None else None
         steps = ", ".join(entry["stage"] for entry in sequence.log) or "no step"
         here = f"{stem or 'sequence'} after {steps}"
         written = render(
             sequence,
             filled(self.out),
             compare=read(compare) if compare is not None else None,
-            video=filled(self.video),
+            video=filled(self.video) if self.video is not None else None,
             time=TimeRange(self.start, self.end),
             style=Style(height=self.height, joint_names=self.joint_names),
             fps=self.fps,
