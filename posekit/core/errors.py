@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ class UnknownNameError(PosekitError, KeyError):
         return str(self.args[0])
 
 
-def unknown_name_message(kind: str, name: str, known: Any) -> str:
+def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown stage 'jump'; did you mean 'jumps'? known: ...``.
 
     Examples

@@ -27,7 +27,7 @@ from posekit.plugins.registry import Registry, UnknownNameError
 
 if TYPE_CHECKING:
     from posekit.pipeline.run import Pipeline
-    from posekit.plugins.protocols import Estimator
+    from posekit.plugins.protocols import Estimator, Writer
 
 #: Longest file name (bytes) most file systems accept.
 NAME_MAX = 255
@@ -51,7 +51,7 @@ class Plan:
     and every file the run reads, resolved (no output may overwrite one)."""
 
     jobs: tuple[Job, ...]
-    writer: Any
+    writer: Writer | None
     protected: frozenset[Path]
 
 
@@ -196,7 +196,9 @@ def reads_folder(pipeline: Pipeline, folder: Path, registry: Registry) -> bool:
     return True
 
 
-def build_writer(pipeline: Pipeline, registry: Registry, errors: list[PipelineError]) -> Any:
+def build_writer(
+    pipeline: Pipeline, registry: Registry, errors: list[PipelineError]
+) -> Writer | None:
     """The writer object, or None with the problems added to ``errors``."""
     assert pipeline.output is not None
     try:

@@ -40,7 +40,7 @@ import glob
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,6 +62,9 @@ from posekit.pipeline.plan import Job, Plan, check_run
 from posekit.pipeline.report import FileResult, RunReport
 from posekit.plugins.registry import Registry, get_registry, registry_in_use
 from posekit.stages.provenance import apply_stage
+
+if TYPE_CHECKING:
+    from posekit.plugins.protocols import Writer
 
 
 def _steps(steps: Iterable[StageLike]) -> tuple[StageLike, ...]:
@@ -296,6 +299,7 @@ class Pipeline:
         if errors:
             raise InvalidPipelineError(errors)
         jobs, writer, protected = plan.jobs, plan.writer, plan.protected
+        assert writer is not None  # no output, or one that cannot be written, is an error
         started = time.perf_counter()
         results: dict[Path, FileResult] = {}
         for job in jobs:
@@ -315,7 +319,7 @@ class Pipeline:
         return RunReport(tuple(results[job.path] for job in jobs), time.perf_counter() - started)
 
     def _run_one(
-        self, job: Job, writer: Any, protected: frozenset[Path] = frozenset()
+        self, job: Job, writer: Writer, protected: frozenset[Path] = frozenset()
     ) -> FileResult:
         """Read, transform and write one file; any error is caught and recorded.
 
