@@ -31,7 +31,18 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names of _LAZY, for type checkers
+    from posekit.core.sequence import PoseSequence
+    from posekit.io.api import read, write
+    from posekit.pipeline.run import Pipeline
+    from posekit.stages.align import Align
+    from posekit.stages.basic import ConfidenceFilter, Remap, Select
+    from posekit.stages.evaluate import Evaluate
+    from posekit.stages.jumps import Jumps
+    from posekit.stages.provenance import apply_stage
+    from posekit.stages.render import Render
 
 __version__ = "0.1.0"
 
@@ -50,7 +61,21 @@ _LAZY = {
     "Evaluate": "posekit.stages.evaluate",
     "Render": "posekit.stages.render",
 }
-__all__ = [*_LAZY, "__version__"]  # noqa: PLE0604  (the names are _LAZY's keys)
+__all__ = [
+    "Align",
+    "ConfidenceFilter",
+    "Evaluate",
+    "Jumps",
+    "Pipeline",
+    "PoseSequence",
+    "Remap",
+    "Render",
+    "Select",
+    "__version__",
+    "apply_stage",
+    "read",
+    "write",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -131,3 +131,21 @@ def test_the_rules_see_imports():
     assert ("posekit.plugins.registry", False) in imports("posekit.stages.basic")
     assert ("posekit.pipeline.safe_yaml", False) in imports("posekit.pipeline.config")
     assert any(deferred for _, deferred in imports("posekit.cli.commands.run"))
+
+
+def test_the_front_door_names_agree():
+    """``posekit``'s lazy names, its ``__all__`` and the imports type checkers read (its
+    ``if TYPE_CHECKING:`` block) name the same objects in the same modules."""
+    import posekit
+
+    tree = ast.parse((ROOT / "__init__.py").read_text(encoding="utf-8"))
+    typed = {
+        alias.name: node.module
+        for block in tree.body
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == posekit._LAZY
+    assert set(posekit.__all__) == {*posekit._LAZY, "__version__"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ class _LocatedError(PosekitError):
     error raised in a worker process reaches the parent intact."""
 
     _keywords: tuple[str, ...] = ()
+    path: str
+    message: str
 
     def __reduce__(self) -> tuple:
         keywords = {name: getattr(self, name) for name in self._keywords}
@@ -131,7 +134,7 @@ class UnknownNameError(PosekitError, KeyError):
         return str(self.args[0])
 
 
-def unknown_name_message(kind: str, name: str, known: Any) -> str:
+def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
     """``unknown stage 'jump'; did you mean 'jumps'? known: ...``.
 
     Examples

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 _SHOW: contextvars.ContextVar[bool] = contextvars.ContextVar("posekit_progress", default=False)
 
@@ -34,7 +37,7 @@ def showing_progress(show: bool) -> Iterator[None]:
         _SHOW.reset(token)
 
 
-def progress_bar(total: int, description: str, unit: str = "window") -> Any:
+def progress_bar(total: int, description: str, unit: str = "window") -> tqdm[NoReturn]:
     """A tqdm bar on stderr over ``total`` units, left off the screen once done.
 
     Silent outside :func:`showing_progress` ``(True)`` and when stderr is not a

@@ -479,7 +479,7 @@ def _validated(dataset: xr.Dataset) -> xr.Dataset:
     dataset = dataset.copy()
     dataset["position"] = position.transpose(*POSITION_DIMS)
     if "confidence" not in dataset:
-        observed = np.isfinite(dataset["position"]).all("space")
+        observed = xr.ufuncs.isfinite(dataset["position"]).all("space")
         dataset["confidence"] = xr.where(observed, 1.0, np.nan)
     if "imputed" not in dataset:
         dataset["imputed"] = xr.zeros_like(dataset["confidence"], dtype=bool)

@@ -331,7 +331,7 @@ class Evaluation:
         """The given joints ``(individual, joint)`` and the input's entries
         ``(individual, time, joint)``."""
         n_ind, n_time = len(ref.individuals), ref.n_frames
-        seen = None
+        seen: np.ndarray | None = None
         if input is not None:
             if input.n_frames != n_time:
                 raise EvaluationError(
@@ -351,7 +351,8 @@ class Evaluation:
             row = np.array([k in names for k in keypoints])
             given_mask = np.broadcast_to(row, (n_ind, len(keypoints))).copy()
         else:
-            given_mask = seen.any(axis=1)
+            assert seen is not None  # without given joints, seen comes from input or pred
+            given_mask = np.any(seen, axis=1)
         if seen is None:
             seen = np.broadcast_to(given_mask[:, None, :], (n_ind, n_time, len(keypoints))).copy()
         return given_mask, seen

@@ -87,6 +87,7 @@ def code_version() -> dict[str, str | None]:
             capture_output=True,
             text=True,
             timeout=10,
+            check=False,  # outside a git checkout there is no commit: None
         )
         if out.returncode == 0:
             commit = out.stdout.strip() or None

@@ -80,13 +80,12 @@ def to_grid(positions: Any) -> Any:
     left, right, slot_a, _ = _layout()
     if tuple(positions.shape[-2:]) != (len(slot_a), 2):
         raise ValueError(f"expected positions (..., F, 28, 2), got {tuple(positions.shape)}")
+    halves = [positions[..., left, :], positions[..., right, :]]
     if _is_torch(positions):
         import torch
 
-        grid = torch.cat([positions[..., left, :], positions[..., right, :]], dim=-1)
-        return torch.movedim(grid, -1, -3)
-    grid = np.concatenate([positions[..., left, :], positions[..., right, :]], axis=-1)
-    return np.moveaxis(grid, -1, -3)
+        return torch.movedim(torch.cat(halves, dim=-1), -1, -3)
+    return np.moveaxis(np.concatenate(halves, axis=-1), -1, -3)
 
 
 def from_grid(grid: Any) -> Any:

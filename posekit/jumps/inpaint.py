@@ -224,7 +224,7 @@ def inpaint_windows(
         if prior is None:
             prior = torch.randn(n_windows, k, model.latent, generator=generator)[:, k - n_prior :]
         starts = [prior.to(device=device, dtype=torch.float32)]
-        if settings.encoder_init:
+        if settings.encoder_init and model.E is not None:  # (no encoder is refused above)
             if encoder_positions is not None:
                 complete = encoder_positions.to(device=device, dtype=torch.float32)
                 grid_in, _ = encoder_input(complete, None, mean_pose)

@@ -236,6 +236,9 @@ class Encoder(_ConvTrunk):
     torch.Size([2, 64])
     """
 
+    #: The mean pose the normalization fits to (a buffer: saved with the weights).
+    mean_pose: Tensor
+
     def __init__(
         self,
         latent: int = LATENT,

@@ -98,12 +98,12 @@ def pckh(errors: ArrayLike, thresholds: ArrayLike) -> NDArray[np.float64]:
     >>> pckh(np.array([0.05, 0.3, np.inf, np.nan]), [0.1, 0.5])
     array([0.33333333, 0.66666667])
     """
-    errors = np.asarray(errors, dtype=float)
-    errors = errors[~np.isnan(errors)]
-    thresholds = np.asarray(thresholds, dtype=float)
-    if errors.size == 0:
-        return np.full(thresholds.shape, np.nan)
-    return np.mean(errors[None, :] <= thresholds[:, None], axis=1)
+    values = np.asarray(errors, dtype=float)
+    values = values[~np.isnan(values)]
+    levels = np.asarray(thresholds, dtype=float)
+    if values.size == 0:
+        return np.full(levels.shape, np.nan)
+    return np.mean(values[None, :] <= levels[:, None], axis=1)
 
 
 def auc(errors: ArrayLike) -> float:

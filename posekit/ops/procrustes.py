@@ -46,8 +46,8 @@ def _as_float(xp: ModuleType, x: object, like: Array | None = None) -> Array:
         return x.astype(np.result_type(x, 0.0) if like is None else like.dtype, copy=False)
     if like is not None:
         return xp.as_tensor(x, dtype=like.dtype, device=like.device)
-    x = xp.as_tensor(x)
-    return x if x.is_floating_point() else x.to(xp.get_default_dtype())
+    tensor = xp.as_tensor(x)
+    return tensor if tensor.is_floating_point() else tensor.to(xp.get_default_dtype())
 
 
 def _eye(xp: ModuleType, d: int, like: Array) -> Array:

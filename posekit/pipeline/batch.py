@@ -11,6 +11,7 @@ so the plain loop and ``posekit --help`` never pay its import time.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -176,16 +177,17 @@ def run_tasks(
     """
     from tqdm import tqdm
 
-    bar = {"total": len(jobs), "unit": "file", "disable": not progress or len(jobs) < 2}
+    quiet = not progress or len(jobs) < 2
+    bar = functools.partial(tqdm, total=len(jobs), unit="file", disable=quiet)
     if cluster is None or not jobs:
-        return [task(job) for job in tqdm(jobs, **bar)]
+        return [task(job) for job in bar(jobs)]
     results: list[FileResult | None] = [None] * len(jobs)
     with cluster.client() as client:
         from dask.distributed import as_completed
 
         futures = client.map(task, jobs, pure=False)
         index = {future.key: number for number, future in enumerate(futures)}
-        for future in tqdm(as_completed(futures), **bar):
+        for future in bar(as_completed(futures)):
             number = index[future.key]
             try:
                 results[number] = future.result()

@@ -33,7 +33,7 @@ import os
 import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 import yaml
@@ -177,8 +177,12 @@ def parse_pipeline(
         if key not in SECTIONS:
             errors.append(PipelineError(source, unknown_key(key, SECTIONS), key=key))
     steps, labels = parse_steps(data.get("steps", []), source, base, registry, errors)
-    sections = {name: parse_section(data, name, source, errors) for name in ("input", "output")}
-    return ParsedPipeline(tuple(steps), tuple(labels), sections["input"], sections["output"])
+    return ParsedPipeline(
+        tuple(steps),
+        tuple(labels),
+        parse_section(data, "input", source, errors),
+        parse_section(data, "output", source, errors),
+    )
 
 
 def unknown_key(key: Any, known: tuple[str, ...]) -> str:
@@ -234,7 +238,17 @@ def parse_steps(
     return steps, labels
 
 
-def parse_section(data: dict[str, Any], name: str, source: str, errors: list[PipelineError]) -> Any:
+@overload
+def parse_section(
+    data: dict[str, Any], name: Literal["input"], source: str, errors: list[PipelineError]
+) -> Input | None: ...
+@overload
+def parse_section(
+    data: dict[str, Any], name: Literal["output"], source: str, errors: list[PipelineError]
+) -> Output | None: ...
+def parse_section(
+    data: dict[str, Any], name: str, source: str, errors: list[PipelineError]
+) -> Input | Output | None:
     """``Input`` or ``Output`` from its mapping; None if absent or (with problems in
     ``errors``) malformed."""
     section = data.get(name)
@@ -276,6 +290,7 @@ def parse_section(data: dict[str, Any], name: str, source: str, errors: list[Pip
         ok = False
     if not ok:
         return None
+    assert isinstance(path, str)  # checked above
     if name == "input":
         return Input(path, plugin, parameters, estimator)
     return Output(path, plugin, parameters)

@@ -73,13 +73,13 @@ def apply_overrides(
     >>> new["steps"], errors
     ([{'remap': {'to': 'h36m_17'}}], [])
     """
-    data = copy.deepcopy(dict(data))
+    new = copy.deepcopy(dict(data))
     errors: list[PipelineError] = []
     for key, value in overrides.items():
-        problem = _set(data, key, value)
+        problem = _set(new, key, value)
         if problem is not None:
             errors.append(PipelineError(source, f"cannot apply --set: {problem}", key=key))
-    return data, errors
+    return new, errors
 
 
 def _set(data: dict[str, Any], key: str, value: Any) -> str | None:

@@ -14,7 +14,7 @@ import glob
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -27,6 +27,7 @@ from posekit.plugins.registry import Registry, UnknownNameError
 
 if TYPE_CHECKING:
     from posekit.pipeline.run import Pipeline
+    from posekit.plugins.protocols import Estimator, Writer
 
 #: Longest file name (bytes) most file systems accept.
 NAME_MAX = 255
@@ -50,7 +51,7 @@ class Plan:
     and every file the run reads, resolved (no output may overwrite one)."""
 
     jobs: tuple[Job, ...]
-    writer: Any
+    writer: Writer | None
     protected: frozenset[Path]
 
 
@@ -166,7 +167,7 @@ def estimator_jobs(
     estimator, problems = build(entry.cls, pipeline.input.parameters, pipeline.base)
     for problem in problems:
         fail(f"{problem.message} (estimator {name!r})", problem.key)
-    suffixes = tuple(entry.cls.suffixes)
+    suffixes = tuple(cast("type[Estimator]", entry.cls).suffixes)  # registration checked it
     reads_folders = "" in suffixes
     paths = [p for p in matches if p.is_file() or (p.is_dir() and reads_folders)]
     if not paths:
@@ -195,7 +196,9 @@ def reads_folder(pipeline: Pipeline, folder: Path, registry: Registry) -> bool:
     return True
 
 
-def build_writer(pipeline: Pipeline, registry: Registry, errors: list[PipelineError]) -> Any:
+def build_writer(
+    pipeline: Pipeline, registry: Registry, errors: list[PipelineError]
+) -> Writer | None:
     """The writer object, or None with the problems added to ``errors``."""
     assert pipeline.output is not None
     try:
@@ -269,8 +272,8 @@ def protected_files(pipeline: Pipeline, jobs: list[Job]) -> frozenset[Path]:
         if section is not None:
             values += list(section.parameters.values())
     for step in pipeline.steps:
-        if attrs.has(type(step)):
-            values += list(attrs.asdict(step, recurse=False).values())
+        if attrs.has(stage_class := type(step)):
+            values += [getattr(step, field.name) for field in attrs.fields(stage_class)]
     for value in values:
         if isinstance(value, str | Path) and str(value):
             path = pipeline.base / os.path.expanduser(str(value))

@@ -38,9 +38,9 @@ from __future__ import annotations
 import functools
 import glob
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,6 +62,17 @@ from posekit.pipeline.plan import Job, Plan, check_run
 from posekit.pipeline.report import FileResult, RunReport
 from posekit.plugins.registry import Registry, get_registry, registry_in_use
 from posekit.stages.provenance import apply_stage
+
+if TYPE_CHECKING:
+    from posekit.plugins.protocols import Writer
+
+
+def _steps(steps: Iterable[StageLike]) -> tuple[StageLike, ...]:
+    return tuple(steps)
+
+
+def _labels(labels: Iterable[str]) -> tuple[str, ...]:
+    return tuple(labels)
 
 
 @attrs.frozen
@@ -99,12 +110,12 @@ class Pipeline:
     28
     """
 
-    steps: tuple[StageLike, ...] = attrs.field(factory=tuple, converter=tuple)
+    steps: tuple[StageLike, ...] = attrs.field(factory=tuple, converter=_steps)
     input: Input | None = None
     output: Output | None = None
     source: str = "<python>"
     base: Path = attrs.field(factory=Path.cwd, converter=lambda p: Path(p).resolve())
-    labels: tuple[str, ...] = attrs.field(converter=tuple)
+    labels: tuple[str, ...] = attrs.field(converter=_labels)
     plan: Plan | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
     @labels.default
@@ -288,6 +299,7 @@ class Pipeline:
         if errors:
             raise InvalidPipelineError(errors)
         jobs, writer, protected = plan.jobs, plan.writer, plan.protected
+        assert writer is not None  # no output, or one that cannot be written, is an error
         started = time.perf_counter()
         results: dict[Path, FileResult] = {}
         for job in jobs:
@@ -307,7 +319,7 @@ class Pipeline:
         return RunReport(tuple(results[job.path] for job in jobs), time.perf_counter() - started)
 
     def _run_one(
-        self, job: Job, writer: Any, protected: frozenset[Path] = frozenset()
+        self, job: Job, writer: Writer, protected: frozenset[Path] = frozenset()
     ) -> FileResult:
         """Read, transform and write one file; any error is caught and recorded.
 
@@ -361,6 +373,7 @@ class Pipeline:
         Outputs are published atomically, so an existing one is complete. With
         ``{individual}`` the outputs are the files matching the template.
         """
+        assert self.output is not None
         template = output_template(self.base, self.output.path)
         if "{individual}" in template:
             outputs = tuple(sorted(Path(p) for p in glob.glob(output_pattern(template, job.path))))

@@ -36,7 +36,7 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -65,7 +65,8 @@ class _BoundedLoader(yaml.SafeLoader):
                         f"found the key {_brief_key(key)} twice", key_node.start_mark,
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        # PyYAML's stub says MappingNode; at run time the base class reports another node.
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
 
 
 def _brief_key(key: Any) -> str:

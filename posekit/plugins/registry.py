@@ -331,8 +331,9 @@ def build_registry(*, entry_points: bool = True) -> Registry:
     if entry_points:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             origin = _origin_of(entry_point)
+            name = f"{origin}:{entry_point.name}"
             try:
-                name = manager.register(entry_point.load(), name=f"{origin}:{entry_point.name}")
+                manager.register(entry_point.load(), name=name)
             except Exception as err:  # noqa: BLE001  (any import error of a plugin)
                 _record_failure(registry, origin, err, _describe(entry_point))
             else:

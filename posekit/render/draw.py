@@ -35,6 +35,8 @@ _DPI = 100
 _ASPECT_LIMITS = (0.75, 2.0)
 #: Share of the panel height above the drawing (titles) and below it (legend, clock).
 _BAND = 0.1
+#: A drawing area ``(x0, x1, y0, y1)`` in data units.
+Box = tuple[float, float, float, float]
 
 
 class RenderError(PosekitError):
@@ -132,14 +134,14 @@ class SkeletonArtist:
         bones = [(p, c) for p, c in self.bone_pairs if finite[p] and finite[c]]
         self.bones.set_segments([xy[[p, c]] for p, c in bones])
         self.bones.set_colors([SIDE_COLOURS[self.sides[c]] for _, c in bones])
-        self.bones.set_linestyles(
+        self.bones.set_linestyle(
             [(0, (2.5, 1.5)) if imputed[p] or imputed[c] else "solid" for p, c in bones]
         )
         drawn = np.flatnonzero(finite)
         edges = [SIDE_COLOURS[self.sides[j]] for j in drawn]
         self.joints.set_offsets(xy[drawn] if len(drawn) else np.zeros((0, 2)))
-        self.joints.set_edgecolors(edges)
-        self.joints.set_facecolors(
+        self.joints.set_edgecolor(edges)
+        self.joints.set_facecolor(
             [HOLLOW if imputed[j] else edge for j, edge in zip(drawn, edges, strict=True)]
         )
         for j, label in enumerate(self.labels):
@@ -153,7 +155,7 @@ class SkeletonArtist:
         return [int(j) for j in self._drawn[self._hollow]]
 
 
-def bounds(positions: Sequence[np.ndarray], margin: float = 0.08) -> tuple[float, ...]:
+def bounds(positions: Sequence[np.ndarray], margin: float = 0.08) -> Box:
     """``(x0, x1, y0, y1)`` around every finite point of some ``(..., 2)`` arrays.
 
     Examples
@@ -171,7 +173,7 @@ def bounds(positions: Sequence[np.ndarray], margin: float = 0.08) -> tuple[float
     return (float(low[0] - pad), float(high[0] + pad), float(low[1] - pad), float(high[1] + pad))
 
 
-def fit_aspect(box: tuple[float, ...]) -> tuple[tuple[float, ...], float]:
+def fit_aspect(box: Box) -> tuple[Box, float]:
     """Widen a box to an aspect (width / height) within the limits; returns both.
 
     Examples

@@ -9,9 +9,10 @@ written to a temporary file beside the target, then renamed into place
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +167,8 @@ class VideoFrames:
         width, height = meta["size"]
         return (int(width), int(height)), float(meta["fps"])
 
-    def _open(self) -> Iterator:
+    def _open(self) -> Generator[Any, None, None]:
+        """ffmpeg's reader: it yields a metadata dict, then each frame's bytes."""
         return self._ffmpeg.read_frames(str(self.path), pix_fmt="rgb24")
 
     def frames(self, start: int) -> Iterator[np.ndarray | None]:

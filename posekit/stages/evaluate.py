@@ -42,6 +42,7 @@ class Evaluate:
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
+    >>> from posekit.stages.provenance import apply_stage
     >>> gt = np.random.default_rng(0).normal(size=(5, 2, 28, 1))
     >>> seq = PoseSequence.from_arrays(gt, skeleton="mpi_inf_3dhp_28")
     >>> path = seq.to_netcdf(pathlib.Path(tempfile.mkdtemp()) / "truth.nc")

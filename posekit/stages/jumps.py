@@ -232,7 +232,7 @@ class Jumps:
         >>> Jumps(preset="paper", iterations=50, alignment="window").settings().per_frame
         False
         """
-        given = {
+        given: dict[str, Any] = {  # InpaintSettings' fields, each of its own type
             "iterations": self.iterations,
             "starts": self.starts,
             "learning_rate": self.learning_rate,

@@ -67,6 +67,7 @@ class Render:
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
+    >>> from posekit.stages.provenance import apply_stage
     >>> seq = PoseSequence.from_arrays(np.ones((4, 2, 17, 1)), skeleton="coco_17",
     ...                                source_file="clip.json")
     >>> render = Render(out=pathlib.Path(tempfile.mkdtemp()) / "{stem}.png", height=64)
@@ -93,8 +94,8 @@ class Render:
         source = sequence.dataset.attrs.get("source_file")
         stem = Path(source).stem if source else None
 
-        def filled(path: Path | None) -> Path | None:
-            if path is None or "{stem}" not in str(path):
+        def filled(path: Path) -> Path:
+            if "{stem}" not in str(path):
                 return path
             if stem is None:
                 raise PosekitError(
@@ -102,14 +103,14 @@ class Render:
                 )
             return Path(str(path).replace("{stem}", stem))
 
-        compare = filled(self.compare)
+        compare = filled(self.compare) if self.compare is not None else None
         steps = ", ".join(entry["stage"] for entry in sequence.log) or "no step"
         here = f"{stem or 'sequence'} after {steps}"
         written = render(
             sequence,
             filled(self.out),
             compare=read(compare) if compare is not None else None,
-            video=filled(self.video),
+            video=filled(self.video) if self.video is not None else None,
             time=TimeRange(self.start, self.end),
             style=Style(height=self.height, joint_names=self.joint_names),
             fps=self.fps,

@@ -88,8 +88,8 @@ def info(
     log = sequence.log
     typer.echo(f"{'log':<12} {len(log)} entr{'y' if len(log) == 1 else 'ies'}")
     for item in log:
-        parameters = json.dumps(item.get("parameters", {}))
-        typer.echo(f"  {item.get('time', '?')}  {item.get('stage', '?')}  {parameters}")
+        logged = json.dumps(item.get("parameters", {}))
+        typer.echo(f"  {item.get('time', '?')}  {item.get('stage', '?')}  {logged}")
 
 
 #: The kinds of keypoint ``posekit info`` counts, with what each means.
