@@ -1,24 +1,7 @@
 """Pipelines: read pose files, run stages on each, write the results.
 
-A pipeline file (YAML, read with :func:`posekit.pipeline.safe_yaml.load`: ``yaml.safe_load``
-with bounded nesting and alias expansion, and no duplicate keys)::
-
-    input:  {reader: netcdf, path: data/*.nc, fps: 30}
-    steps:
-      - remap: {to: mpi_inf_3dhp_28}
-      - confidence_filter: {threshold: 0.3}
-    output: {writer: netcdf, path: "out/{stem}.nc"}
-
-- ``input.path`` is a glob pattern; ``reader`` is optional (chosen by the file's suffix,
-  then by the readers' content check); every other key of ``input`` is a parameter of
-  the reader. ``estimator: NAME`` instead of ``reader`` runs a pose estimator on videos
-  (or folders of images): ``input: {estimator: mediapipe, path: clips/*.mp4}``.
-- a step is a one-key mapping ``name: {parameters}``, or a bare name;
-- ``output.path`` may hold ``{stem}`` (the input file's name without suffix) and
-  ``{individual}`` (one file per individual), each a single path component (a ``/`` in
-  an individual's name becomes ``_``, a name of dots is spelt with ``_``); ``writer`` is
-  optional (chosen by the suffix); every other key of ``output`` is a parameter of the
-  writer.
+The pipeline file's schema (``input``, ``steps``, ``output`` and the output path
+template) is described in :mod:`posekit.pipeline.config`.
 
 No output may be written over a file the run reads: the inputs, the pipeline file,
 and every file named by a parameter (an ``align`` reference, a JUMPS model).
