@@ -132,6 +132,7 @@ def stage_alone(path: Path) -> None:
     """Child mode: read and remap the pipeline's input, time its last step, print JSON."""
     from posekit.io.alphapose import AlphaPoseReader
     from posekit.pipeline.run import Pipeline
+    from posekit.stages.provenance import apply_stage
 
     pipeline = Pipeline.from_yaml(path)
     sequence = AlphaPoseReader(fps=FPS).read(json.loads(path.read_text())["input"]["path"])
@@ -142,7 +143,7 @@ def stage_alone(path: Path) -> None:
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak RSS restarts from here
     started, cpu = time.perf_counter(), time.process_time()
-    result = stage(sequence)
+    result = apply_stage(stage, sequence)  # the log entry says what the run did
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     run = result.log[-1]["parameters"].get("run", {})
     peak = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
