@@ -247,3 +247,26 @@ def test_a_run_can_start_from_a_saved_model(tmp_path):
                                   "model": {"latent": 32}})
     with pytest.raises(SystemExit, match="differs from the configuration"):
         Trainer(other, TRAIN, VAL)
+
+
+def test_bfloat16_autocast_on_a_cpu_trains_close_to_float32():
+    """``amp_cpu``: the same steps under bfloat16 autocast give finite losses and weights
+    that moved as in float32 (to bfloat16's precision), the weights staying float32."""
+    runs = {}
+    for amp_cpu in (False, True):
+        config = tiny_config()
+        config["amp_cpu"] = amp_cpu
+        trainer = Trainer(config, TRAIN, VAL)
+        before = weights(trainer)
+        logs = [trainer.train_step() for _ in range(2)]
+        assert all(np.isfinite(v) for entry in logs for v in entry.values())
+        after = weights(trainer)
+        assert all(v.dtype == before[k].dtype for k, v in after.items())
+        runs[amp_cpu] = {k: (after[k] - before[k]).float() for k in before
+                         if before[k].is_floating_point()}
+    steps = {amp: torch.cat([v.flatten() for v in run.values()]) for amp, run in runs.items()}
+    assert steps[False].abs().max() > 0
+    # Adam moves every weight by about the learning rate whatever its gradient's size,
+    # so the two runs' steps agree in direction where the gradients do.
+    cosine = torch.nn.functional.cosine_similarity(steps[False], steps[True], dim=0)
+    assert cosine > 0.5
