@@ -134,16 +134,22 @@ def _read_or_pose_file_error(read: Callable[[], PoseSequence]) -> None:
     assert isinstance(result, PoseSequence)
 
 
+def _read_text_or_pose_file_error(
+    name: str, text: str, read: Callable[[Path], PoseSequence]
+) -> None:
+    """Write ``text`` to a file called ``name`` and read it with ``read``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_text(text)
+        _read_or_pose_file_error(lambda: read(path))
+
+
 @pytest.mark.parametrize("name", sorted(JSON_FORMATS))
 @SETTINGS
 @given(data=st.data())
 def test_mutated_json_files(name: str, data: st.DataObject) -> None:
     build, reader = JSON_FORMATS[name]
-    text = _mutated_text(data, build())
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "results.json"
-        path.write_text(text)
-        _read_or_pose_file_error(lambda: reader().read(path))
+    _read_text_or_pose_file_error("results.json", _mutated_text(data, build()), reader().read)
 
 
 @SETTINGS
@@ -219,11 +225,9 @@ def _mutated_csv(data: st.DataObject, text: str) -> str:
 @SETTINGS
 @given(data=st.data())
 def test_mutated_deeplabcut_csv(base: str, data: st.DataObject) -> None:
-    text = _mutated_csv(data, base)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "videoDLC.csv"
-        path.write_text(text)
-        _read_or_pose_file_error(lambda: DeepLabCutReader().read(path))
+    _read_text_or_pose_file_error(
+        "videoDLC.csv", _mutated_csv(data, base), DeepLabCutReader().read
+    )
 
 
 @pytest.mark.parametrize("name", sorted(JSON_FORMATS))

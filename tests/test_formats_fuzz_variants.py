@@ -13,7 +13,13 @@ from format_fixtures import openpose_frame, person_2d
 from hypothesis import given
 from hypothesis import strategies as st
 from test_formats_coco_unnamed import halpe_annotations
-from test_formats_fuzz import SETTINGS, _mutated_csv, _mutated_text, _read_or_pose_file_error
+from test_formats_fuzz import (
+    SETTINGS,
+    _mutated_csv,
+    _mutated_text,
+    _read_or_pose_file_error,
+    _read_text_or_pose_file_error,
+)
 from test_io_trc_csv import trc_text
 
 from posekit.core.sequence import PoseSequence
@@ -39,11 +45,7 @@ def posekit_csv() -> str:
 @SETTINGS
 @given(data=st.data())
 def test_mutated_posekit_csv(data: st.DataObject) -> None:
-    text = _mutated_csv(data, posekit_csv())
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "p.csv"
-        path.write_text(text)
-        _read_or_pose_file_error(lambda: CsvReader().read(path))
+    _read_text_or_pose_file_error("p.csv", _mutated_csv(data, posekit_csv()), CsvReader().read)
 
 
 @SETTINGS
@@ -53,11 +55,8 @@ def test_mutated_trc(data: st.DataObject) -> None:
     text = trc_text(["RHip", "LHip", "Nose"], frames, units="mm")
     # the CSV mutator on tab-separated cells
     mutated = _mutated_csv(data, text.replace("\t", ",")).replace(",", "\t")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "a.trc"
-        path.write_text(mutated)
-        skeleton = data.draw(st.sampled_from([None, "body_25b"]), label="skeleton")
-        _read_or_pose_file_error(lambda: TrcReader(skeleton=skeleton).read(path))
+    skeleton = data.draw(st.sampled_from([None, "body_25b"]), label="skeleton")
+    _read_text_or_pose_file_error("a.trc", mutated, TrcReader(skeleton=skeleton).read)
 
 
 @SETTINGS
@@ -91,8 +90,5 @@ def test_mutated_openpose_parts(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_mutated_halpe_annotations(data: st.DataObject) -> None:
     text = _mutated_text(data, halpe_annotations(26))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "halpe.json"
-        path.write_text(text)
-        skeleton = data.draw(st.sampled_from([None, "halpe_26"]), label="skeleton")
-        _read_or_pose_file_error(lambda: CocoReader(skeleton=skeleton).read(path))
+    skeleton = data.draw(st.sampled_from([None, "halpe_26"]), label="skeleton")
+    _read_text_or_pose_file_error("halpe.json", text, CocoReader(skeleton=skeleton).read)

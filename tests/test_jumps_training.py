@@ -257,6 +257,7 @@ def test_bfloat16_autocast_on_a_cpu_trains_close_to_float32():
         config = tiny_config()
         config["amp_cpu"] = amp_cpu
         trainer = Trainer(config, TRAIN, VAL)
+        assert trainer.amp == amp_cpu
         before = weights(trainer)
         logs = [trainer.train_step() for _ in range(2)]
         assert all(np.isfinite(v) for entry in logs for v in entry.values())
@@ -266,6 +267,7 @@ def test_bfloat16_autocast_on_a_cpu_trains_close_to_float32():
                          if before[k].is_floating_point()}
     steps = {amp: torch.cat([v.flatten() for v in run.values()]) for amp, run in runs.items()}
     assert steps[False].abs().max() > 0
+    assert not torch.equal(steps[False], steps[True])  # bfloat16 did run
     # Adam moves every weight by about the learning rate whatever its gradient's size,
     # so the two runs' steps agree in direction where the gradients do.
     cosine = torch.nn.functional.cosine_similarity(steps[False], steps[True], dim=0)

@@ -50,16 +50,6 @@ MIN_SHARED = 3
 MIN_OVERLAP = 0.1
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute, value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be 0 or more, got {value}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
-
-
 @attrs.frozen
 class Tracker:
     """Link per-frame detections into tracks (see the module docstring).
@@ -85,8 +75,10 @@ class Tracker:
     [0, 1, 0, 1, 0, 1, 0, 1]
     """
 
-    max_gap: int = attrs.field(default=DEFAULT_MAX_GAP, validator=_non_negative)
-    max_distance: float = attrs.field(default=DEFAULT_MAX_DISTANCE, validator=_positive)
+    max_gap: int = attrs.field(default=DEFAULT_MAX_GAP, validator=attrs.validators.ge(0))
+    max_distance: float = attrs.field(
+        default=DEFAULT_MAX_DISTANCE, validator=attrs.validators.gt(0)
+    )
 
     def link(
         self, frames: np.ndarray, points: np.ndarray, scores: np.ndarray | None = None
