@@ -4,7 +4,8 @@ For every clip of the split (``splits.json`` of the mocap root):
 
 1. read it as 3D, 28 joints, 30 fps (:mod:`training.mocap`, cached);
 2. optionally scale its bones (``--bone-scale S``) and add its mirror image
-   (``--mirror``) (:mod:`training.augment`);
+   (``--mirror``) (:mod:`training.augment`), and replay it on ``--people K`` new people
+   (skeleton and posture mixed from the split's subjects, :mod:`training.people`);
 3. project it with ``--cameras`` random cameras (EVALUATION.md's camera, seeded per
    clip from ``--seed`` and the clip name; ``--focal-jitter`` and ``--distance`` widen
    it);
@@ -75,6 +76,7 @@ WINDOW_SOURCES = (
     "posekit/jumps/normalize.py",
     "training/augment.py",
     "training/build_windows.py",
+    "training/people.py",
 )
 
 
@@ -139,6 +141,8 @@ class WindowSettings:
     bone_scale: float = 0.0
     focal_jitter: float = 0.0
     distance: tuple[float, float] = attrs.field(default=DISTANCE, converter=tuple)
+    people: int = 0
+    mix_motions: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.cameras < 1 or self.window < 1 or not 1 <= self.stride <= self.window:
@@ -147,6 +151,8 @@ class WindowSettings:
             raise ValueError(f"--bone-scale must lie in [0, 1), got {self.bone_scale}")
         if not 0.0 <= self.focal_jitter < 1.0:
             raise ValueError(f"--focal-jitter must lie in [0, 1), got {self.focal_jitter}")
+        if self.people < 0:
+            raise ValueError(f"--people must be 0 or more, got {self.people}")
         if not 0.0 < self.distance[0] <= self.distance[1]:
             raise ValueError(f"--distance must be 0 < near <= far, got {self.distance}")
 
@@ -178,29 +184,41 @@ def clip_cameras(
 
 
 def clip_variants(
-    clip: str, positions: np.ndarray, settings: WindowSettings
+    clip: str, positions: np.ndarray, settings: WindowSettings, mocap: Path | None = None
 ) -> list[tuple[str, bool, np.ndarray]]:
-    """``(seed name, mirrored, positions)`` of a clip after the augmentations."""
+    """``(seed name, mirrored, positions)`` of a clip after the augmentations (``mocap``,
+    the mocap root, is needed for ``settings.people``)."""
     from training.augment import bone_factors, mirror, scale_bones
+    from training.people import mixed_people
 
     positions = np.asarray(positions, dtype=np.float64)
     if settings.bone_scale > 0:
         factors = bone_factors(clip_rng(settings.seed, clip, "bone_scale"), settings.bone_scale)
         positions = scale_bones(positions, factors)
     variants = [(clip, False, positions)]
+    if settings.people:
+        if mocap is None:
+            raise ValueError("new people (--people) need the mocap root")
+        rng = clip_rng(settings.seed, clip, "people")
+        partners = split_clips(mocap, settings.split) if settings.mix_motions else ()
+        for k, person in enumerate(mixed_people(mocap, clip, settings.split, settings.people, rng,
+                                                partners=partners)):
+            variants.append((f"{clip}#person{k}", False, np.asarray(person, dtype=np.float64)))
     if settings.mirror:
         variants.append((f"{clip}#mirror", True, mirror(positions)))
     return variants
 
 
-def clip_windows(clip: str, positions: np.ndarray, settings: WindowSettings) -> dict[str, np.ndarray]:
+def clip_windows(
+    clip: str, positions: np.ndarray, settings: WindowSettings, mocap: Path | None = None
+) -> dict[str, np.ndarray]:
     """All windows of one clip (every variant and camera), normalized, with provenance."""
     from posekit.jumps.normalize import MIN_TORSO_LENGTH, normalize_windows, valid_windows
 
     parts: dict[str, list[np.ndarray]] = {k: [] for k in
                                           ("windows", "camera", "start", "mirrored", "center", "scale")}
     dropped = 0
-    for name, mirrored, variant in clip_variants(clip, positions, settings):
+    for name, mirrored, variant in clip_variants(clip, positions, settings, mocap):
         starts = window_starts(len(variant), settings.window, settings.stride)
         for index, camera in enumerate(clip_cameras(variant, settings, name)):
             windows = cut_windows(camera.project(variant), starts, settings.window)
@@ -259,7 +277,7 @@ def build_windows(
                                 workers=workers, progress=progress, refresh=force)
     parts = []
     for clip in tqdm(data, desc=f"windows {settings.split}", unit="clip", disable=not progress):
-        windows = clip_windows(clip, data[clip], settings)
+        windows = clip_windows(clip, data[clip], settings, mocap)
         windows["clip"] = np.full(len(windows["windows"]), clip)
         parts.append(windows)
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in
@@ -314,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> Path:
                         help="scale bones per clip by U[1-S, 1+S], left = right")
     parser.add_argument("--focal-jitter", type=float, default=0.0, metavar="J",
                         help="focal length 1000 * U[1-J, 1+J] px")
+    parser.add_argument("--people", type=int, default=0, metavar="K",
+                        help="also replay each clip on K new people (training.people)")
+    parser.add_argument("--mix-motions", action="store_true",
+                        help="the new people's upper body moves as in another clip of the split")
     parser.add_argument("--distance", type=float, nargs=2, default=DISTANCE,
                         metavar=("NEAR", "FAR"), help="camera distance range in metres")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
@@ -323,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     settings = WindowSettings(
         split=args.split, cameras=args.cameras, stride=args.stride, seed=args.seed,
         window=args.window, mirror=args.mirror, bone_scale=args.bone_scale,
-        focal_jitter=args.focal_jitter, distance=tuple(args.distance),
+        focal_jitter=args.focal_jitter, distance=tuple(args.distance), people=args.people,
+        mix_motions=args.mix_motions,
     )
     cache = None if args.no_clip_cache else (args.cache or args.out)
     return build_windows(settings, mocap=args.mocap, out=args.out, cache=cache,

@@ -48,6 +48,7 @@ PURPOSES = {
     "camera": 1,
     "bone_scale": 2,
     "focal": 3,
+    "people": 4,
     "eval_camera": 10,
     "eval_hpe": 11,
     "eval_dropout": 12,

@@ -38,18 +38,20 @@ SOURCES: tuple[str, ...] = ("ridge", "ridge_window", "generator", "defaults", "g
 
 
 def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES,
-                  limit: int | None = None) -> dict[str, np.ndarray]:
-    """``{"<clip>/<source>": positions}`` plus ``<clip>/input`` and ``<clip>/truth``."""
+                  limit: int | None = None, model: str | None = None) -> dict[str, np.ndarray]:
+    """``{"<clip>/<source>": positions}`` plus ``<clip>/input`` and ``<clip>/truth``
+    (``model``: the JUMPS checkpoint, default the shipped one)."""
     from posekit.core.sequence import PoseSequence
     from posekit.plugins.registry import get_stage
 
     stages = {
         "ridge": get_stage("ridge")(),
         "ridge_window": get_stage("ridge_window")(),
-        "generator": get_stage("jumps")(completion_weights={}),
-        "defaults": get_stage("jumps")(),
-        "generator_rw": get_stage("jumps")(completion="ridge_window", completion_weights={}),
-        "generator_encoder": get_stage("jumps")(completion=None),
+        "generator": get_stage("jumps")(model=model, completion_weights={}),
+        "defaults": get_stage("jumps")(model=model),
+        "generator_rw": get_stage("jumps")(model=model, completion="ridge_window",
+                                           completion_weights={}),
+        "generator_encoder": get_stage("jumps")(model=model, completion=None),
     }
     out: dict[str, np.ndarray] = {}
     for file in sorted((folder / condition).glob("*.nc"))[:limit]:
@@ -70,10 +72,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval")
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--model", default=None, help="JUMPS checkpoint (default: the shipped one)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     arrays = cache_sources(args.eval / args.split, args.condition, args.sources.split(","),
-                           args.limit)
+                           args.limit, args.model)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.split}-{args.condition}.npz"
     if path.exists():  # add to (or replace in) what is cached already

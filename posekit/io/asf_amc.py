@@ -749,6 +749,43 @@ def read_amc(
     path = Path(path)
     if not isinstance(asf, AsfSkeleton):
         asf = read_asf(find_asf(path) if asf is None else asf)
+    channels = read_amc_channels(path, asf, drop_incomplete_last_frame=drop_incomplete_last_frame)
+    positions = forward_kinematics(asf, channels, scale=scale)
+    return MotionCapture(asf.joint_names, asf.parents, positions, fps, str(path))
+
+
+def read_amc_channels(
+    path: str | Path, asf: AsfSkeleton, *, drop_incomplete_last_frame: bool = False
+) -> dict[str, np.ndarray]:
+    """The AMC values of every frame, ready for :func:`forward_kinematics`.
+
+    Parameters
+    ----------
+    path
+        The AMC file.
+    asf
+        Its skeleton (the bones' channels; angles are converted to its unit).
+    drop_incomplete_last_frame
+        As in :func:`read_amc`.
+
+    Returns
+    -------
+    dict
+        ``"root"`` and each bone with values, shape ``(frames, n_channels)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "01.asf").write_text(
+    ...     ":units\\n length 0.45\\n:bonedata\\n begin\\n name femur\\n direction 0 -1 0\\n"
+    ...     " length 9\\n axis 0 0 0 XYZ\\n dof rx\\n end\\n:hierarchy\\n begin\\n root femur\\n end\\n"
+    ... )
+    >>> _ = (folder / "01_01.amc").write_text(":DEGREES\\n1\\nroot 0 18 0 0 0 0\\nfemur 30\\n")
+    >>> read_amc_channels(folder / "01_01.amc", read_asf(folder / "01.asf"))["femur"]
+    array([[30.]])
+    """
+    path = Path(path)
     lines = read_text_lines(path)
     start, angle_unit = _amc_header(path, lines, asf.angle_unit)
     counts = asf.channel_counts()
@@ -759,8 +796,7 @@ def read_amc(
     if angle_unit != asf.angle_unit:
         factor = math.pi / 180.0 if angle_unit == "deg" else 180.0 / math.pi
         channels = _convert_angles(asf, channels, factor)
-    positions = forward_kinematics(asf, channels, scale=scale)
-    return MotionCapture(asf.joint_names, asf.parents, positions, fps, str(path))
+    return channels
 
 
 def _amc_header(path: Path, lines: Sequence[str], angle_unit: str) -> tuple[int, str]:
