@@ -126,3 +126,15 @@ def test_window_map_leaves_incomplete_frames_missing():
     predicted = predict_windows(maps["linear_window"], clip)
     # Windows start at 0, 12, 24: the two covering frame 30 are dropped.
     assert np.isfinite(predicted[:24]).all() and np.isnan(predicted[24:]).all()
+
+
+def test_one_source_is_scored_alone(tmp_path, capsys):
+    from training.blend_sources import main
+
+    rng = np.random.default_rng(2)
+    arrays = {f"0{k}_01/{key}": value for k in range(4) for key, value in _clip(rng).items()}
+    np.savez(tmp_path / "val-upsample.npz", **arrays)
+    result = main(["--cache", str(tmp_path), "--split", "val", "--sources", "a"])
+    assert result["weights"] == [(1.0,)]
+    out = capsys.readouterr().out
+    assert "per-joint best: added AUC" in out and "reference" not in out

@@ -205,11 +205,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     fixed = None
     if args.fixed:
         fixed = {name: float(w) for name, w in (item.split("=") for item in args.fixed.split(","))}
+    sources = args.sources.split(",")
+    reference = DEFAULTS_CHOICE if len(sources) > 1 else None  # a choice between sources
     if len(conditions) > 1 or fixed:
-        return joint_choice(args.cache, args.split, conditions, args.sources.split(","),
-                            args.step, DEFAULTS_CHOICE, fixed)
-    return report(args.cache / f"{args.split}-{args.condition}.npz", args.sources.split(","),
-                  args.step, DEFAULTS_CHOICE)
+        return joint_choice(args.cache, args.split, conditions, sources, args.step, reference,
+                            fixed)
+    return report(args.cache / f"{args.split}-{args.condition}.npz", sources, args.step,
+                  reference)
 
 
 

@@ -5,7 +5,8 @@ For every clip of the split (``splits.json`` of the mocap root):
 1. read it as 3D, 28 joints, 30 fps (:mod:`training.mocap`, cached);
 2. optionally scale its bones (``--bone-scale S``) and add its mirror image
    (``--mirror``) (:mod:`training.augment`), and replay it on ``--people K`` new people
-   (skeleton and posture mixed from the split's subjects, :mod:`training.people`);
+   (skeleton and posture mixed from the split's subjects; with ``--mix-motions`` the
+   upper body moves as in another clip of the split; :mod:`training.people`);
 3. project it with ``--cameras`` random cameras (EVALUATION.md's camera, seeded per
    clip from ``--seed`` and the clip name; ``--focal-jitter`` and ``--distance`` widen
    it);

@@ -79,9 +79,9 @@ def mixed_skeleton(
 ) -> AsfSkeleton:
     """``base`` with every bone vector a random blend of that bone in two donors.
 
-    A bone and its left/right twin share the donors and the blend weight (mirrored in
-    x for the other side). The bone's local axes and degrees of freedom stay the base's,
-    so the base's AMC motion replays on it unchanged.
+    A bone and its left/right twin share the donors and the blend weight, each side
+    blending the donors' own bone of that side. The bone's local axes and degrees of
+    freedom stay the base's, so the base's AMC motion replays on it unchanged.
 
     Parameters
     ----------
