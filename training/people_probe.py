@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from posekit.evaluation.scoring import UPSAMPLE_JOINTS
-from posekit.ops.metrics import AUC_THRESHOLDS
+from posekit.ops.metrics import auc
 from posekit.plugins.registry import get_skeleton
 from training.build_windows import WindowSettings, read_windows
 from training.mocap import default_mocap_root
@@ -57,12 +57,13 @@ def added_auc(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, np.ndarr
                           - truth[:, :, SKELETON.index("neck")], axis=-1)
     errors = np.linalg.norm(predicted - truth, axis=-1) / head[..., None]
     errors = errors[:, :, ADDED].reshape(-1, len(ADDED))
-    levels = np.asarray(AUC_THRESHOLDS)
-    per_joint = np.stack([(errors[:, j, None] <= levels).mean(0).mean() for j in range(len(ADDED))])
+    per_joint = np.array([auc(errors[:, j]) for j in range(len(ADDED))])
     return float(per_joint.mean()), per_joint
 
 
-def train_probe(windows: np.ndarray, steps: int, seed: int = 0, batch: int = 256):
+def train_probe(
+    windows: np.ndarray, steps: int, seed: int = 0, batch: int = 256
+) -> Callable[[np.ndarray], np.ndarray]:
     """Fit the MLP on normalized windows; returns a function windows -> predictions."""
     import torch
     from torch import nn
@@ -92,7 +93,7 @@ def train_probe(windows: np.ndarray, steps: int, seed: int = 0, batch: int = 256
     return predict
 
 
-def fit_ridge(windows: np.ndarray, alpha: float = 1e-5):
+def fit_ridge(windows: np.ndarray, alpha: float = 1e-5) -> Callable[[np.ndarray], np.ndarray]:
     """Window ridge on the same windows (all 24 frames of the 12 inputs to all 28 joints),
     the linear reference of the probe; returns a function windows -> predictions."""
     inputs = np.hstack([windows[:, :, GIVEN].reshape(len(windows), -1).astype(np.float64),
