@@ -62,11 +62,15 @@ def bone_vectors(skeleton: AsfSkeleton) -> dict[str, np.ndarray]:
             for bone in skeleton.bones}
 
 
+def split_subjects(root: Path, split: str) -> list[str]:
+    """The subjects of ``split``; ``train-fit`` and ``train-heldout`` have the train ones."""
+    return load_splits(root)["splits"]["train" if split.startswith("train") else split]
+
+
 @functools.cache
 def subject_skeletons(root: Path, split: str) -> dict[str, AsfSkeleton]:
-    """The ASF skeleton of every subject of ``split`` (``train`` for ``train-fit``)."""
-    subjects = load_splits(root)["splits"]["train" if split.startswith("train") else split]
-    return {s: read_asf(subject_asf(root, s)) for s in subjects}
+    """The ASF skeleton of every subject of ``split`` (:func:`split_subjects`)."""
+    return {s: read_asf(subject_asf(root, s)) for s in split_subjects(root, split)}
 
 
 def subject_asf(root: Path, subject: str) -> Path:
@@ -140,11 +144,10 @@ def posture_stats(root: Path, split: str) -> dict[str, tuple[np.ndarray, np.ndar
     """Per posture bone, over the split's subjects, of the clips' mean angles (per
     channel, degrees): the mean over subjects, the between-subject sd and the
     within-subject sd."""
-    splits = load_splits(root)
-    subjects = splits["splits"]["train" if split.startswith("train") else split]
+    clips = load_splits(root)["clips"]
     means: dict[str, dict[str, list[np.ndarray]]] = {}
-    for subject in subjects:
-        for clip in splits["clips"][subject]:
+    for subject in split_subjects(root, split):
+        for clip in clips[subject]:
             _, channels = clip_channels(root, clip)
             for bone in POSTURE_BONES:
                 means.setdefault(bone, {}).setdefault(subject, []).append(channels[bone].mean(0))
