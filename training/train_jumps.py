@@ -1122,23 +1122,32 @@ def run(config: dict, run_dir: Path, resume: bool = False, max_minutes: float | 
     if bar:
         bar.close()
     digests = dist.gather_digests(trainer.digest()) if dist.enabled else []
-    if not is_main:
-        return trainer
-    final = do_validate() if last_val_step != trainer.step else trainer.best_val
+    if is_main:
+        _finish(trainer, run_dir, do_validate() if last_val_step != trainer.step
+                else trainer.best_val, stop_reason, digests)
+    # Every process leaves the group together, after rank 0's last files: a rank that
+    # tore down gloo while rank 0 still worked was seen to abort (SIGABRT) under load.
+    dist.barrier()
+    return trainer
+
+
+def _finish(trainer: Trainer, run_dir: Path, final: dict[str, float], stop_reason: str,
+            digests: list[str]) -> None:
+    """Rank 0's end of a run: last state and model, plots and the one-line JSON summary."""
     trainer.save_state(run_dir)
     trainer.save_model(run_dir / "last.safetensors", final)
     plot_curves(run_dir)
     ridge = trainer.data_info.get("val_ridge_baseline_upsample", {}).get("auc")
     plot_validation(run_dir, reference=ridge)
     plot_samples(trainer, run_dir / "samples.png")
-    summary = {"stopped": stop_reason, "step": trainer.step,
-               "train_time_s": round(trainer.train_time, 1),
-               "steps_per_s": round(trainer.step / max(trainer.train_time, 1e-9), 3),
-               "best_upsample_auc": trainer.best_auc}
-    if dist.enabled:  # each replica's weights and buffers: all equal
+    summary: dict[str, object] = {
+        "stopped": stop_reason, "step": trainer.step,
+        "train_time_s": round(trainer.train_time, 1),
+        "steps_per_s": round(trainer.step / max(trainer.train_time, 1e-9), 3),
+        "best_upsample_auc": trainer.best_auc}
+    if digests:  # distributed: each replica's weights and buffers, all equal
         summary["replica_sha256"] = digests
     print(json.dumps(summary), flush=True)
-    return trainer
 
 
 def main(argv: Sequence[str] | None = None) -> None:
