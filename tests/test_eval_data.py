@@ -219,7 +219,8 @@ def test_diagnosis_paths(built, tmp_path):
 def test_linear_reference_keeps_a_sequence_at_full_rank():
     """At full rank the PCA code keeps every window, so the merged half-overlapping
     windows give the sequence back (short and long clips); a small code does not."""
-    from training.diagnose_jumps import LinearCode, linear_path
+    from training.diagnose_jumps import linear_path
+    from training.linear_code import LinearCode
 
     rng = np.random.default_rng(0)
     windows = rng.normal(size=(1500, 24, 28, 2))

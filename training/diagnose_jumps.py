@@ -45,9 +45,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 import numpy as np
 
+from training.linear_code import LinearCode
 from training.mocap import REPO_ROOT
 
 #: Path name -> what it does, for the printed table.
@@ -83,39 +83,6 @@ def _paths(model: str | None) -> dict[str, Callable[[Any, Any], Any]]:
         "encoder_of_ridge": lambda given, truth: replace_all(ridge(given)),
         "ceiling": lambda given, truth: replace_all(truth),
     }
-
-
-@attrs.frozen
-class LinearCode:
-    """The principal components of training windows: a linear code of ``K`` numbers.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> windows = rng.normal(size=(500, 24, 28, 2)).astype(np.float32)
-    >>> code = LinearCode.fit(windows, 8)
-    >>> code.reconstruct(windows[:3]).shape
-    (3, 24, 28, 2)
-    """
-
-    mean: np.ndarray  # (D,)
-    components: np.ndarray  # (K, D), orthonormal rows
-
-    @classmethod
-    def fit(cls, windows: np.ndarray, size: int, limit: int = 60_000, seed: int = 0) -> LinearCode:
-        """Fit on (at most ``limit``, drawn at random) normalized windows ``(N, F, J, 2)``."""
-        rng = np.random.default_rng(seed)
-        if len(windows) > limit:
-            windows = windows[np.sort(rng.choice(len(windows), limit, replace=False))]
-        flat = windows.reshape(len(windows), -1).astype(np.float64)
-        mean = flat.mean(0)
-        _, vectors = np.linalg.eigh(np.cov(flat - mean, rowvar=False))
-        return cls(mean=mean, components=vectors[:, ::-1][:, :size].T.copy())
-
-    def reconstruct(self, windows: np.ndarray) -> np.ndarray:
-        """Windows ``(N, F, J, 2)`` through their ``K``-number code."""
-        flat = windows.reshape(len(windows), -1) - self.mean
-        return ((flat @ self.components.T) @ self.components + self.mean).reshape(windows.shape)
 
 
 def linear_path(code: LinearCode, window: int = 24) -> Callable[[Any, Any], Any]:

@@ -33,6 +33,9 @@ Losses (paper eqs. 1-2 and the reading notes' reconstruction of eqs. 3-9):
   by their batch moments (``lambda_prior``), else ``G(z)`` collapses.
 - Mirror augmentation on the fly (left/right swapped, x negated), probability 0.5.
 - The critic uses LayerNorm, not BatchNorm (WGAN-GP's penalty is per sample).
+- ``model.linear_path``: G and E start as the probabilistic PCA of the training windows
+  and its posterior mean (:mod:`training.linear_code`); their convolutions start at
+  zero and learn what the linear code misses.
 
 Outputs in ``runs/<name>/``: ``config.yaml``, ``losses.csv``, ``val.csv``, ``losses.png``,
 ``samples.png``, ``best.safetensors`` (+ ``.json``, best validation added-joint AUC),
@@ -78,6 +81,7 @@ from posekit.plugins.registry import get_skeleton
 from training.build_eval import occlusion_mask
 from training.build_windows import read_windows
 from training.distributed import Distributed, state_digest
+from training.linear_code import LinearCode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SKELETON = get_skeleton("mpi_inf_3dhp_28")
@@ -317,6 +321,8 @@ class Trainer:
         self.E = self.nets.get("E")
         if config.get("init_from"):
             self._load_weights(Path(config["init_from"]))
+        elif self.config["model"].get("linear_path"):
+            self._init_linear_path()
         elif self.E is not None:
             self._standardize_encoder()
         # Under torchrun: the same initial weights everywhere (rank 0's, broadcast by
@@ -389,6 +395,36 @@ class Trainer:
         last = self.E.head[-1]
         last.weight.div_(std[:, None])
         last.bias.sub_(mean).div_(std)
+
+    @torch.no_grad()
+    def _init_linear_path(self, n: int = 20_000) -> None:
+        """Data-dependent init of the linear path (**ours**, :mod:`training.linear_code`).
+
+        The principal components of ``n`` training windows and their mirror images, in
+        the encoder's frame (each whole window fitted to the mean pose), as many as the
+        latent has numbers: G's linear map becomes their probabilistic PCA, E's the
+        posterior mean of its code. The last layers of both networks' convolutions start
+        at zero, so ``G(E(x))`` starts as the linear code and the convolutions learn the rest.
+        """
+        rng = np.random.default_rng(self.seed + 1)
+        pick = rng.choice(len(self.train_windows), min(n, len(self.train_windows)), replace=False)
+        x = self.train_windows[np.sort(pick)]
+        x = self._tensor(np.concatenate([x, mirror_positions(x)]))
+        grid, _ = encoder_input(x, torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device),
+                                torch.from_numpy(self.mean_pose).to(self.device))
+        code = LinearCode.fit(from_grid(grid[:, :4]).cpu().numpy(), self.G.latent)
+        weight, bias = (torch.from_numpy(a).float() for a in code.decoder())
+        offset = torch.from_numpy(self.mean_pose).expand(*x.shape[1:]).reshape(-1)  # G's own mean
+        self.G.linear.weight.copy_(weight)
+        self.G.linear.bias.copy_(bias - offset)
+        self.G.net[-1].weight.zero_()
+        self.G.net[-1].bias.zero_()
+        if self.E is not None:
+            self.E.linear.weight.copy_(weight)
+            self.E.linear.mean.copy_(bias)
+            self.E.linear.noise.fill_(code.residual)
+            self.E.head[-1].weight.zero_()
+            self.E.head[-1].bias.zero_()
 
     # ---------------------------------------------------------------- plumbing
     def _autocast(self):

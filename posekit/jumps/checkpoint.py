@@ -228,6 +228,11 @@ def check_architecture(architecture: Any, meta: str | Path) -> None:
             meta, f"architecture 'generator' must be one of {', '.join(_GENERATORS)}, got "
             f"{architecture['generator']!r:.80}"
         )
+    if not isinstance(architecture.get("linear_path", False), bool):
+        raise CheckpointError(
+            meta, f"architecture 'linear_path' must be true or false, got "
+            f"{architecture['linear_path']!r:.80}"
+        )
     for key, value in architecture.items():
         if key in _SIZE_LIMITS and not size(value, _SIZE_LIMITS[key]):
             raise CheckpointError(

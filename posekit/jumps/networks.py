@@ -19,6 +19,11 @@ All three work on the grid representation of :mod:`posekit.jumps.grid`: a window
   the partial windows that inpainting starts from. It also holds the dataset mean pose
   that the normalization uses (buffer ``mean_pose``).
 
+**ours**, optional (``linear_path`` in the architecture): G adds a linear map of the code
+to its convolutions' output and E adds the posterior mean of that linear code
+(:class:`_WindowPosterior`); training starts both as the principal components of the
+training windows, so that G keeps at least what a linear code of its size keeps.
+
 Parameter counts (:func:`parameter_counts`): G 1,159,240, D 1,115,921, E 1,145,132,
 close to the paper's 1,148,480 / 1,115,393 / 1,148,096 (the paper gives no layer sizes;
 these are **ours**).
@@ -68,9 +73,11 @@ class Generator(nn.Module):
         latent: int = LATENT,
         widths: tuple[int, int, int] = (312, 156, 78),
         mean_pose: Tensor | None = None,
+        linear_path: bool = False,
     ):
         super().__init__()
         self.latent = latent
+        self.linear = _window_decoder(latent) if linear_path else None
         if mean_pose is None:
             from posekit.jumps.encoding import default_mean_pose
 
@@ -94,7 +101,10 @@ class Generator(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         """Grids ``(B, 4, 24, 18)`` with both copies of the axial joints."""
         image = self.net(z.reshape(z.shape[0], self.latent, 1, 1))
-        return image[..., _CROP : _CROP + N_ENTRIES] + self.mean_grid
+        grid = image[..., _CROP : _CROP + N_ENTRIES] + self.mean_grid
+        if self.linear is not None:
+            grid = grid + to_grid(self.linear(z).reshape(z.shape[0], FRAMES, N_JOINTS, 2))
+        return grid
 
     def positions(self, z: Tensor) -> Tensor:
         """Poses ``(B, 24, 28, 2)``: the generated grids with axial copies averaged."""
@@ -129,6 +139,7 @@ class TemporalGenerator(nn.Module):
         latent_frames: int = 6,
         widths: tuple[int, int, int] = (384, 256, 192),
         mean_pose: Tensor | None = None,
+        linear_path: bool = False,
     ):
         super().__init__()
         if latent_frames * 4 != FRAMES or latent % latent_frames:
@@ -138,6 +149,7 @@ class TemporalGenerator(nn.Module):
             )
         self.latent = latent
         self.latent_frames = latent_frames
+        self.linear = _window_decoder(latent) if linear_path else None
         if mean_pose is None:
             from posekit.jumps.encoding import default_mean_pose
 
@@ -166,7 +178,21 @@ class TemporalGenerator(nn.Module):
     def positions(self, z: Tensor) -> Tensor:
         """Poses ``(B, 24, 28, 2)``."""
         frames = self.net(z.reshape(z.shape[0], -1, self.latent_frames)) + self.mean_frame
-        return frames.transpose(1, 2).reshape(z.shape[0], FRAMES, N_JOINTS, 2)
+        poses = frames.transpose(1, 2).reshape(z.shape[0], FRAMES, N_JOINTS, 2)
+        if self.linear is not None:
+            poses = poses + self.linear(z).reshape(poses.shape)
+        return poses
+
+
+def _window_decoder(latent: int) -> nn.Linear:
+    """The generators' linear path (**ours**): code -> a whole window ``F x 28 x 2``,
+    added to the convolutions' output. Zero until set (training sets it to the
+    principal components of the training windows, so that the generator keeps at least
+    what a linear code of its size keeps)."""
+    layer = nn.Linear(latent, FRAMES * N_JOINTS * 2)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
 
 
 class _ConvTrunk(nn.Module):
@@ -245,9 +271,11 @@ class Encoder(_ConvTrunk):
         widths: tuple[int, int, int] = (64, 128, 256),
         hidden: int = 300,
         mean_pose: Tensor | None = None,
+        linear_path: bool = False,
     ):
         super().__init__(2 * CHANNELS, latent, widths, hidden)
         self.latent = latent
+        self.linear = _WindowPosterior(latent) if linear_path else None
         if mean_pose is None:
             from posekit.jumps.encoding import default_mean_pose
 
@@ -269,6 +297,61 @@ class Encoder(_ConvTrunk):
         grid, _ = encoder_input(positions, mask, self.mean_pose)
         return self(grid)
 
+    def forward(self, x: Tensor) -> Tensor:
+        """Codes ``(B, latent)`` of 8-channel grids ``(B, 8, 24, 18)``; with the linear
+        path (**ours**), the convolutions' codes are added to :class:`_WindowPosterior`'s."""
+        code = super().forward(x)
+        if self.linear is not None:
+            positions = from_grid(x[:, :CHANNELS])
+            observed = from_grid(x[:, CHANNELS:])[..., 0] > 0.5
+            code = code + self.linear(positions, observed)
+        return code
+
+
+class _WindowPosterior(nn.Module):
+    """The encoder's linear path (**ours**): the posterior mean of a linear code.
+
+    With a linear generator ``x = W z + mean + noise`` (probabilistic PCA: ``z ~ N(0, I)``,
+    noise variance ``noise`` per coordinate), the code of a window observed at some
+    coordinates has the posterior mean ``(I + W_o^T W_o / noise)^-1 W_o^T (x_o - mean_o)
+    / noise``, where ``_o`` keeps the observed coordinates. It is exact for any set of
+    observed joints, so the one map serves every kind of partial window: a whole window
+    gets (almost) its PCA code, twelve joints their completion under the code's
+    covariance (a poor one: it ranks directions by variance, not by what the twelve
+    joints predict; the convolutions learn the rest). The buffers are zero until training sets them to the
+    generator's first linear path (:mod:`training.linear_code`), and saved with the weights.
+    """
+
+    #: The linear generator: ``W`` (D, latent), the mean window (D,) and the noise variance.
+    weight: Tensor
+    mean: Tensor
+    noise: Tensor
+
+    def __init__(self, latent: int):
+        super().__init__()
+        size = FRAMES * N_JOINTS * 2
+        self.register_buffer("weight", torch.zeros(size, latent))
+        self.register_buffer("mean", torch.zeros(size))
+        self.register_buffer("noise", torch.ones(()))
+
+    def forward(self, positions: Tensor, observed: Tensor) -> Tensor:
+        """Codes ``(B, latent)`` of poses ``(B, 24, 28, 2)`` observed where ``observed``
+        ``(B, 24, 28)`` is True (other values ignored)."""
+        # float64: with little noise the precision is too ill-conditioned for float32.
+        n, latent = len(positions), self.weight.shape[1]
+        weight = self.weight.double()
+        cells = weight.reshape(FRAMES * N_JOINTS, 2, latent)  # one (x, y) pair per frame and joint
+        cell_grams = (cells.transpose(1, 2) @ cells).reshape(FRAMES * N_JOINTS, -1)
+        seen = observed.reshape(n, -1).double()
+        gram = (seen @ cell_grams).reshape(n, latent, latent)  # W_o^T W_o
+        flat = positions.reshape(n, -1).double() - self.mean.double()
+        residual = torch.where(seen.repeat_interleave(2, dim=1) > 0, flat, 0)
+        noise = self.noise.double()
+        eye = torch.eye(latent, dtype=weight.dtype, device=weight.device)
+        factor = torch.linalg.cholesky(gram / noise + eye)
+        code = torch.cholesky_solve((residual @ weight)[..., None] / noise, factor)[..., 0]
+        return code.to(positions.dtype)
+
 
 ARCHITECTURE: dict[str, object] = {
     "generator": "dcgan",
@@ -280,6 +363,7 @@ ARCHITECTURE: dict[str, object] = {
     "critic_hidden": 296,
     "encoder_widths": [64, 128, 256],
     "encoder_hidden": 300,
+    "linear_path": False,
 }
 """The default sizes (**ours**), as stored in a checkpoint's metadata."""
 
@@ -296,7 +380,8 @@ def build_networks(
     architecture
         Sizes as in :data:`ARCHITECTURE` (missing keys take the default);
         ``generator`` is ``dcgan`` (the paper's, :class:`Generator`) or ``temporal``
-        (:class:`TemporalGenerator`, whose code has ``latent_frames`` time steps).
+        (:class:`TemporalGenerator`, whose code has ``latent_frames`` time steps);
+        ``linear_path`` adds a linear map beside the convolutions of G and E (**ours**).
     mean_pose
         The dataset mean pose ``(28, 2)`` (the generator's offset origin and the
         encoder's normalization target); default: a rough standing pose.
@@ -307,10 +392,11 @@ def build_networks(
     if int(arch["frames"]) != FRAMES:
         raise ValueError(f"the networks are built for {FRAMES}-frame windows, got {arch['frames']}")
     latent = int(arch["latent"])
+    linear = bool(arch["linear_path"])
     generators = {
-        "dcgan": lambda: Generator(latent, tuple(arch["generator_widths"]), mean_pose),
+        "dcgan": lambda: Generator(latent, tuple(arch["generator_widths"]), mean_pose, linear),
         "temporal": lambda: TemporalGenerator(
-            latent, int(arch["latent_frames"]), tuple(arch["generator_widths"]), mean_pose
+            latent, int(arch["latent_frames"]), tuple(arch["generator_widths"]), mean_pose, linear
         ),
     }
     if arch["generator"] not in generators:
@@ -319,7 +405,7 @@ def build_networks(
         "G": generators[str(arch["generator"])],
         "D": lambda: Critic(tuple(arch["critic_widths"]), int(arch["critic_hidden"])),
         "E": lambda: Encoder(
-            latent, tuple(arch["encoder_widths"]), int(arch["encoder_hidden"]), mean_pose
+            latent, tuple(arch["encoder_widths"]), int(arch["encoder_hidden"]), mean_pose, linear
         ),
     }
     return {name: makers[name]() for name in names}
