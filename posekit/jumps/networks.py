@@ -318,8 +318,9 @@ class _WindowPosterior(nn.Module):
     observed joints, so the one map serves every kind of partial window: a whole window
     gets (almost) its PCA code, twelve joints their completion under the code's
     covariance (a poor one: it ranks directions by variance, not by what the twelve
-    joints predict; the convolutions learn the rest). The buffers are zero until training sets them to the
-    generator's first linear path (:mod:`training.linear_code`), and saved with the weights.
+    joints predict; the convolutions learn the rest). The buffers are zero until
+    training sets them to the generator's first linear path
+    (:mod:`training.linear_code`), and are saved with the weights.
     """
 
     #: The linear generator: ``W`` (D, latent), the mean window (D,) and the noise variance.
