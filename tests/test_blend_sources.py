@@ -138,3 +138,25 @@ def test_one_source_is_scored_alone(tmp_path, capsys):
     assert result["weights"] == [(1.0,)]
     out = capsys.readouterr().out
     assert "per-joint best: added AUC" in out and "reference" not in out
+
+
+def test_source_cache_labels_another_models_sources(tmp_path):
+    """With a label, the sources of a cache are stored as SOURCE@LABEL beside the
+    unlabelled input and truth, and hold what the unlabelled run holds."""
+    from posekit.core.sequence import PoseSequence
+    from posekit.evaluation.scoring import UPSAMPLE_JOINTS
+    from training.source_cache import cache_sources
+
+    rng = np.random.default_rng(0)
+    positions = rng.normal(300, 30, (40, 2, 28, 1))  # (time, space, keypoint, individual)
+    truth = PoseSequence.from_arrays(positions, skeleton="mpi_inf_3dhp_28", fps=30)
+    given = truth.positions().copy()  # (individual, time, keypoint, space)
+    given[:, :, [j for j, name in enumerate(JOINT_NAMES) if name not in UPSAMPLE_JOINTS]] = np.nan
+    for folder in ("upsample", "truth"):
+        (tmp_path / folder).mkdir()
+    truth.to_netcdf(tmp_path / "truth" / "c1.nc")
+    truth.replace(position=given).to_netcdf(tmp_path / "upsample" / "c1.nc")
+    plain = cache_sources(tmp_path, "upsample", ["ridge"])
+    labelled = cache_sources(tmp_path, "upsample", ["ridge"], label="other")
+    assert sorted(labelled) == ["c1/input", "c1/ridge@other", "c1/truth"]
+    np.testing.assert_array_equal(labelled["c1/ridge@other"], plain["c1/ridge"])

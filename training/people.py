@@ -67,15 +67,15 @@ def split_subjects(root: Path, split: str) -> list[str]:
     return load_splits(root)["splits"]["train" if split.startswith("train") else split]
 
 
-@functools.cache
 def subject_skeletons(root: Path, split: str) -> dict[str, AsfSkeleton]:
     """The ASF skeleton of every subject of ``split`` (:func:`split_subjects`)."""
-    return {s: read_asf(subject_asf(root, s)) for s in split_subjects(root, split)}
+    return {s: subject_skeleton(root, s) for s in split_subjects(root, split)}
 
 
-def subject_asf(root: Path, subject: str) -> Path:
-    """A subject's skeleton file, ``cmu/subjects/<SS>/<SS>.asf``."""
-    return Path(root) / "cmu" / "subjects" / subject / f"{subject}.asf"
+@functools.cache
+def subject_skeleton(root: Path, subject: str) -> AsfSkeleton:
+    """A subject's skeleton, read once from ``cmu/subjects/<SS>/<SS>.asf``."""
+    return read_asf(Path(root) / "cmu" / "subjects" / subject / f"{subject}.asf")
 
 
 def mixed_skeleton(
@@ -133,10 +133,9 @@ POSTURE_BONES = ("lowerback", "upperback", "thorax", "lowerneck", "upperneck", "
 
 def clip_channels(root: Path, clip: str) -> tuple[AsfSkeleton, dict[str, np.ndarray]]:
     """A clip's own skeleton and its AMC values."""
-    subject = clip.split("_")[0]
-    skeleton = read_asf(subject_asf(root, subject))
-    path = clip_file(root, clip)
-    return skeleton, read_amc_channels(path, skeleton, drop_incomplete_last_frame=True)
+    skeleton = subject_skeleton(root, clip.split("_")[0])
+    return skeleton, read_amc_channels(clip_file(root, clip), skeleton,
+                                       drop_incomplete_last_frame=True)
 
 
 @functools.cache

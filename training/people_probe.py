@@ -172,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     for name, raw in sets.items():
         windows = by_inputs(raw)
         mlp, linear = predict(windows), ridge(windows)
-        auc, per_joint[name] = added_auc(mlp, windows)
-        scores[name] = {"MLP": auc, "window ridge": added_auc(linear, windows)[0],
+        mlp_auc, per_joint[name] = added_auc(mlp, windows)
+        scores[name] = {"MLP": mlp_auc, "window ridge": added_auc(linear, windows)[0],
                         "mean of the two": added_auc((mlp + linear) / 2, windows)[0]}
     print(f"{args.train.name}: {len(train)} windows, {args.steps} steps, "
           f"{time.perf_counter() - started:.0f} s")

@@ -21,6 +21,8 @@ the input, the truth and the positions ``(I, T, 28, 2)`` predicted by each sourc
 Example::
 
     python -m training.source_cache --split val --condition upsample --out /tmp/fidelity
+    python -m training.source_cache --split val --condition upsample --out /tmp/fidelity \
+        --sources generator_encoder --model runs/jumps_linear/best.safetensors --label linear
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ SOURCES: tuple[str, ...] = ("ridge", "ridge_window", "generator", "defaults", "g
 
 
 def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES,
-                  limit: int | None = None, model: str | None = None) -> dict[str, np.ndarray]:
+                  limit: int | None = None, model: str | None = None,
+                  label: str | None = None) -> dict[str, np.ndarray]:
     """``{"<clip>/<source>": positions}`` plus ``<clip>/input`` and ``<clip>/truth``
-    (``model``: the JUMPS checkpoint, default the shipped one)."""
+    (``model``: the JUMPS checkpoint, default the shipped one; with ``label``, every
+    source is stored as ``<source>@<label>``, so two models can share a cache)."""
     from posekit.core.sequence import PoseSequence
     from posekit.plugins.registry import get_stage
 
@@ -60,7 +64,8 @@ def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES
         out[f"{file.stem}/input"] = given.positions()
         out[f"{file.stem}/truth"] = truth.positions()
         for name in sources:
-            out[f"{file.stem}/{name}"] = stages[name](given).positions()
+            key = f"{name}@{label}" if label else name
+            out[f"{file.stem}/{key}"] = stages[name](given).positions()
     return out
 
 
@@ -73,10 +78,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--model", default=None, help="JUMPS checkpoint (default: the shipped one)")
+    parser.add_argument("--label", default=None,
+                        help="store the sources as SOURCE@LABEL (another model beside the shipped one)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     arrays = cache_sources(args.eval / args.split, args.condition, args.sources.split(","),
-                           args.limit, args.model)
+                           args.limit, args.model, args.label)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.split}-{args.condition}.npz"
     if path.exists():  # add to (or replace in) what is cached already
