@@ -98,6 +98,28 @@ def test_ridge_window_recovers_the_training_distribution(training, test_clip):
     assert short.shape == (10, 28, 2) and np.abs(short - test_clip[:10]).max() < 1e-2
 
 
+def test_ridge_window_fills_occlusions_of_measured_joints(training, test_clip):
+    """Gaps in the measured joints (bursts of 1-8 frames) are filled from the model of
+    those joints alone, then every joint follows: all recover the clip, and the gap
+    pass used the measured joints' model; its result matches the one-pass regression
+    from the gappy mask (a Gaussian's conditional mean does not depend on the order)."""
+    model = WindowGaussian.fit(training, alpha=1e-8)
+    clip, seen = upsample_input(test_clip)
+    rng = np.random.default_rng(3)
+    for joint in np.flatnonzero(GIVEN):
+        start = rng.integers(0, 32)
+        seen[start : start + rng.integers(1, 9), joint] = False
+    position = np.where(seen[..., None], clip, np.nan)
+    pred = model.predict(position, seen)
+    assert not seen[:, GIVEN].all() and model._marginals  # the gap pass ran
+    assert np.abs(pred - test_clip).max() < 1e-2
+    window = model.n_frames
+    one_pass = model.predict_window(position[:window], seen[:window])
+    two_pass = model.predict_window(*model._fill_measured_gaps(
+        position[:window], seen[:window], 0.0, "gls"))
+    np.testing.assert_allclose(two_pass, one_pass, atol=1e-4)
+
+
 def test_knn_recovers_the_training_distribution(test_clip):
     dense = low_rank_windows(4000, frames=8, seed=3, rank=1).reshape(-1, 28, 2)
     clip = np.concatenate(list(low_rank_windows(3, frames=8, seed=5, rank=1))) * 20.0 + 100.0

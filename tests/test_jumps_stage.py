@@ -274,7 +274,7 @@ def test_completion_weights_blend_generator_and_completion(untrained_model):
     from posekit.plugins.registry import get_stage
 
     seq, _ = upsample_input(30)
-    ridge = get_stage("ridge")()(seq).positions()
+    ridge = get_stage("ridge_window")()(seq).positions()  # the default completion
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
     fit = {"model": untrained_model, "preset": "fast", "iterations": 2}
     generated = Jumps(**fit, completion_weights={})(seq).positions()
@@ -301,21 +301,47 @@ def test_completion_weights_blend_generator_and_completion(untrained_model):
         Jumps(completion_weights={"neck": 1.5})
 
 
-def test_completion_weights_leave_gaps_of_measured_joints_to_jumps(untrained_model):
-    """A joint the input measures in some frames is filled by JUMPS in the others, even
-    when ``completion_weights`` gives it weight 1."""
+def test_gaps_of_measured_joints_blend_with_gap_weight(untrained_model):
+    """A joint the input measures in some frames is, in the others, ``(1 - gap_weight) *
+    generated + gap_weight * completed``, whatever ``completion_weights`` gives it."""
     from posekit.plugins.registry import get_stage
 
     seq, _ = upsample_input(30)
     names = list(get_skeleton("mpi_inf_3dhp_28").joint_names)
-    hand = names.index("left_hand")
+    hand = names.index("left_hand")  # weight 1 in COMPLETION_WEIGHTS
     position = seq.positions().copy()
     position[0, :10, hand] = position[0, :10, names.index("left_wrist")] + 5.0
     seq = seq.replace(position=position)
-    ridge = get_stage("ridge")()(seq).positions()
-    out = Jumps(model=untrained_model, preset="fast", iterations=2)(seq).positions()
+    completed = get_stage("ridge_window")()(seq).positions()[0, 10:, hand]
+    fit = {"model": untrained_model, "preset": "fast", "iterations": 2}
+    generated = Jumps(**fit, gap_weight=0.0)(seq).positions()[0, 10:, hand]
+    out = Jumps(**fit, gap_weight=0.25)(seq).positions()
     np.testing.assert_array_equal(out[0, :10, hand], position[0, :10, hand])
-    assert not np.allclose(out[0, 10:, hand], ridge[0, 10:, hand])
+    np.testing.assert_allclose(out[0, 10:, hand], 0.75 * generated + 0.25 * completed, atol=1e-9)
+    assert not np.allclose(generated, completed)
+    with pytest.raises(ValueError, match="gap_weight"):
+        Jumps(gap_weight=1.5)
+
+
+def test_completion_sees_joints_under_the_threshold_as_missing():
+    """The completion gets the sequence the windows see: a joint whose confidence is
+    under the threshold is missing for it too (not an estimator's guess to build on)."""
+    from posekit.jumps.upsample import complete_individual
+
+    seq, keep = upsample_input(30)
+    confidence = np.full(seq.confidences().shape, 0.9)
+    confidence[0, 5:9, keep[0]] = 0.1
+    seq = seq.replace(confidence=confidence)
+    seen = []
+
+    def completion(part: PoseSequence) -> PoseSequence:
+        seen.append(part.observed()[0])
+        return part
+
+    out = complete_individual(completion, seq, 0, threshold=0.4)
+    assert not seen[0][5:9, keep[0]].any() and np.isnan(out[5:9, keep[0]]).all()
+    assert seen[0][:5, keep].all() and seen[0][9:, keep].all()
+    assert np.isfinite(complete_individual(completion, seq, 0, threshold=0.0)[5:9, keep[0]]).all()
 
 
 def test_names_resolve_against_the_pipelines_registry(untrained_model):

@@ -16,10 +16,10 @@ chosen on one half and scored on the other, both ways.
 
 Examples::
 
-    python -m training.blend_sources --cache /tmp/fidelity --split val --condition upsample \
-        --sources generator,ridge
     python -m training.blend_sources --cache /tmp/fidelity --split val \
-        --condition upsample,hpe --sources generator_rw,ridge_window
+        --condition upsample,hpe --sources generator,ridge_window
+    python -m training.blend_sources --cache /tmp/fidelity --split val --condition upsample \
+        --sources generator_ridge,ridge
 """
 
 from __future__ import annotations

@@ -42,14 +42,15 @@ CONDITION_TITLES: dict[str, tuple[str, str]] = {
 #: Short description of each method of ``training.reproduce_tables.METHODS``.
 DESCRIPTIONS: dict[str, str] = {
     "jumps": "JUMPS, the paper's settings (200 iterations, 4 starts, overlap 0.5)",
-    "jumps_fast": "JUMPS, fast preset (posekit's defaults: encoder started from the ridge completion)",
+    "jumps_fast": "JUMPS, fast preset (posekit's defaults: encoder started from the window ridge completion)",
     "jumps_fast_encoder_start": "JUMPS, fast preset, the paper's encoder start",
     "jumps_no_procrustes": "JUMPS w/o P.A. (paper settings)",
     "jumps_no_overlap": "JUMPS w/o overlap (paper settings)",
     "jumps_no_encoder": "JUMPS w/o ENC. init (paper settings, prior starts only)",
     "mean_pose": "mean pose + Procrustes",
     "ridge": "per-frame ridge regression",
-    "ridge_window": "24-frame window ridge regression",
+    "ridge_window": "24-frame window ridge regression (gaps filled by the window model)",
+    "ridge_window_linear_gaps": "24-frame window ridge regression, gaps filled linearly first (EVALUATION.md)",
     "knn": "k nearest training windows",
     "interpolate": "temporal spline across gaps",
 }

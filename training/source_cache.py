@@ -11,9 +11,10 @@ the input, the truth and the positions ``(I, T, 28, 2)`` predicted by each sourc
     (``completion_weights: {}``).
 ``defaults``
     The ``jumps`` stage with posekit's defaults.
-``generator_rw``
-    As ``generator``, with the window ridge as the completion (``completion:
-    ridge_window``: the encoder starts from the window ridge's completion).
+``generator_ridge``
+    As ``generator``, with the previous release's completion: the per-frame ridge
+    (``completion: ridge``), whose linearly filled gaps are left to JUMPS
+    (``gap_weight: 0``).
 ``generator_encoder``
     As ``generator``, with the paper's start (``completion: null``: the encoder sees
     the measured joints only).
@@ -35,7 +36,7 @@ import numpy as np
 
 from training.mocap import REPO_ROOT
 
-SOURCES: tuple[str, ...] = ("ridge", "ridge_window", "generator", "defaults", "generator_rw",
+SOURCES: tuple[str, ...] = ("ridge", "ridge_window", "generator", "defaults", "generator_ridge",
                             "generator_encoder")
 
 
@@ -53,8 +54,8 @@ def cache_sources(folder: Path, condition: str, sources: Sequence[str] = SOURCES
         "ridge_window": get_stage("ridge_window")(),
         "generator": get_stage("jumps")(model=model, completion_weights={}),
         "defaults": get_stage("jumps")(model=model),
-        "generator_rw": get_stage("jumps")(model=model, completion="ridge_window",
-                                           completion_weights={}),
+        "generator_ridge": get_stage("jumps")(model=model, completion="ridge", gap_weight=0.0,
+                                              completion_weights={}),
         "generator_encoder": get_stage("jumps")(model=model, completion=None),
     }
     out: dict[str, np.ndarray] = {}

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 import numpy as np
+from scipy import linalg, sparse
 
 from posekit.core.atomic import atomic_path
 from posekit.core.errors import PosekitError
@@ -337,17 +338,31 @@ class Conditional:
     Points are centred on the centroid of the observed points of their group (a frame
     of a window; by default one group); a group with no observed point uses the
     centroid of all observed points. ``z = x - centroid``; prediction
-    ``z_missing = scale * (mean_missing - weights @ mean_observed) + weights @ z_observed``.
+    ``z_missing = scale * offset + cross @ (C_oo + alpha I)^-1 @ z_observed``, with the
+    regularized covariance of the observed coordinates held as its Cholesky factor (a
+    pattern met once, as in a window with an occlusion, costs one factorization and
+    no matrix of weights).
     """
 
     observed: np.ndarray  # (2P,) bool over coordinates
-    weights: np.ndarray  # (n_missing, n_observed)
-    mean_observed: np.ndarray
-    mean_missing: np.ndarray
+    factor: np.ndarray  # (n_observed, n_observed): lower Cholesky factor of C_oo + alpha I
+    cross: np.ndarray  # (n_missing, n_observed): covariance of missing with observed
+    offset: np.ndarray  # (n_missing,): mean_missing - weights @ mean_observed
     spread: float  # E|z_observed|^2 under the training distribution
     scale_weights: np.ndarray  # (n_observed,): the GLS scale estimate is scale_weights @ z_observed
     point_group: np.ndarray  # (P,) int: which centroid each point is centred on
     group_points: np.ndarray  # (G, P) float: each centroid's weights over the points
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The regression matrix ``(n_missing, n_observed)`` (computed on demand)."""
+        return self.solve(self.cross)
+
+    def solve(self, values: np.ndarray) -> np.ndarray:
+        """``(C_oo + alpha I)^-1`` applied to each row of ``values`` ``(..., n_observed)``."""
+        flat = np.asarray(values, np.float64).reshape(-1, self.factor.shape[0])
+        solved = linalg.cho_solve((self.factor, True), flat.T, check_finite=False)
+        return solved.T.reshape(np.shape(values))
 
     def centroids(self, points_xy: np.ndarray) -> np.ndarray:
         """Per-point centroid ``(..., P, 2)`` of points ``(..., P, 2)`` (only the
@@ -373,8 +388,7 @@ class Conditional:
 
     def predict(self, z_observed: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """Centred missing coordinates ``(..., n_missing)`` for a given scale ``(...)``."""
-        offset = self.mean_missing - self.weights @ self.mean_observed
-        return np.asarray(scale)[..., None] * offset + z_observed @ self.weights.T
+        return np.asarray(scale)[..., None] * self.offset + self.solve(z_observed) @ self.cross.T
 
     def complete(self, points_xy: np.ndarray, method: str = "gls",
                  scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -448,29 +462,38 @@ def conditional(
     n_groups = len(used)
 
     coords = point_mask_to_coords(points)
-    # E: (2P, 2G) coordinate 2p+d -> column 2*group(p)+d; W: (2P, 2G).
-    e = np.zeros((2 * n_points, 2 * n_groups))
-    rows = np.arange(2 * n_points)
-    e[rows, 2 * np.repeat(point_group, 2) + np.tile([0, 1], n_points)] = 1.0
-    w = np.zeros((2 * n_points, 2 * n_groups))
+    # Centring, z = x - E W^T x: W^T (2G, 2P) averages the observed coordinates of each
+    # group and axis (sparse); E (2P, 2G) copies column ``column[c]`` to coordinate c, so
+    # products with E are gathers.
+    column = 2 * np.repeat(point_group, 2) + np.tile([0, 1], n_points)
+    w_t = np.zeros((2 * n_groups, 2 * n_points))
     for d in (0, 1):
-        w[d::2, d::2] = group_points.T
-    mean_z = mean - e @ (w.T @ mean)
-    sw = cov @ w
-    wsw = w.T @ sw
-    cov_z = cov - e @ sw.T - sw @ e.T + e @ wsw @ e.T
-    c_oo = cov_z[np.ix_(coords, coords)]
-    c_mo = cov_z[np.ix_(~coords, coords)]
+        w_t[d::2, d::2] = group_points
+    w_t = sparse.csr_array(w_t)
+    mean_z = mean - (w_t @ mean)[column]
+    # Centred covariance (I - E W^T) C (I - W E^T), columns of the observed coordinates
+    # only: C - E S - (S^T - E M) E^T with S = W^T C (2G, 2P) and M = S W (2G, 2G).
+    s_t = (w_t @ cov).T
+    s_obs = s_t[coords].T
+    rest = s_t - (w_t @ s_t)[column]  # S^T - E M, (2P, 2G)
+    observed_column = column[coords]
+
+    def block(rows: np.ndarray) -> np.ndarray:
+        out = cov[rows][:, coords]
+        out -= s_obs[column[rows]]
+        out -= rest[rows][:, observed_column]
+        return out
+
+    c_oo, c_mo = block(coords), block(~coords)
     mean_o = mean_z[coords]
-    regularized = c_oo + alpha * np.eye(c_oo.shape[0])
-    solved = np.linalg.solve(regularized, np.concatenate([c_mo.T, mean_o[:, None]], axis=1))
-    weights = solved[:, :-1].T
-    inv_mean = solved[:, -1]  # (C_oo + alpha I)^-1 mean_o
+    spread = float(np.trace(c_oo) + mean_o @ mean_o)
+    c_oo[np.diag_indices_from(c_oo)] += alpha
+    factor = linalg.cholesky(c_oo, lower=True, overwrite_a=True, check_finite=False)
+    inv_mean = linalg.cho_solve((factor, True), mean_o)  # (C_oo + alpha I)^-1 mean_o
     denominator = float(mean_o @ inv_mean)
     scale_weights = inv_mean / denominator if denominator > 0 else np.zeros_like(inv_mean)
-    spread = float(np.trace(c_oo) + mean_o @ mean_o)
-    return Conditional(coords, weights, mean_o, mean_z[~coords], spread, scale_weights,
-                       point_group, group_points)
+    return Conditional(coords, factor, c_mo, mean_z[~coords] - c_mo @ inv_mean, spread,
+                       scale_weights, point_group, group_points)
 
 
 def moving_nanmean(values: np.ndarray, window: int) -> np.ndarray:

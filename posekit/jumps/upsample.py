@@ -24,6 +24,7 @@ from posekit.core.progress import progress_bar
 from posekit.core.sequence import IMPUTED_CONFIDENCE, PoseSequence
 from posekit.jumps.settings import WINDOW, InpaintSettings
 from posekit.jumps.windowing import WindowStrategy, pad_to_window
+from posekit.ops.confidence import drop_low_confidence
 
 if TYPE_CHECKING:
     from posekit.jumps.checkpoint import JumpsModel
@@ -58,7 +59,9 @@ class Upsampling:
         blended in by ``weights``), or None.
     weights
         The completion's weight by joint index, for the joints an individual never
-        measures (:func:`_blend_joints`).
+        measures (:func:`completion_share`).
+    gap_weight
+        The completion's weight in the gaps of the joints an individual measures.
     seed
         Seed of the prior samples.
     batch_windows
@@ -76,6 +79,7 @@ class Upsampling:
     attach_smoothing: float
     completion: StageLike | None
     weights: dict[int, float] = attrs.field(eq=False)
+    gap_weight: float
     seed: int
     batch_windows: int
     max_gap: int | None
@@ -129,7 +133,9 @@ def upsample(
     with progress_bar(sum(len(run) for run in needed.values()), "jumps") as bar:
         for i, run in needed.items():
             completion = upsampling.completion
-            complete = None if completion is None else complete_individual(completion, sequence, i)
+            complete = None if completion is None else complete_individual(
+                completion, sequence, i, upsampling.confidence_threshold
+            )
             windows = _Windows.cut(positions[i], observed[i], complete, starts)
             estimate, losses, steps = _inpaint(model, upsampling, windows, run, i, bar.update)
             iterations.append(steps)
@@ -139,12 +145,11 @@ def upsample(
                 merged = attach_to_observed(
                     merged, positions[i], observed[i], upsampling.hops, upsampling.attach_smoothing
                 )
-            # Joints the input never has are blended with the completion (consistent
-            # with the measured joints already); gaps in measured joints stay JUMPS's.
-            weights = upsampling.weights.items()
-            absent = {j: w for j, w in weights if not observed[i][:, j].any()}
-            if absent and complete is not None:
-                _blend_joints(merged, complete, absent)
+            # Joints the input never has, and the gaps of those it has, are blended with
+            # the completion (consistent with the measured joints already).
+            if complete is not None:
+                share = completion_share(observed[i], upsampling.weights, upsampling.gap_weight)
+                _blend(merged, complete, share)
             if upsampling.keep_observed:  # output[i] holds the measured positions
                 np.copyto(output[i], merged, where=~observed[i][..., None])
                 imputed[i] |= ~observed[i]
@@ -205,11 +210,12 @@ def _inpaint(
 
 
 def complete_individual(
-    completion: StageLike, sequence: PoseSequence, individual: int
+    completion: StageLike, sequence: PoseSequence, individual: int, threshold: float
 ) -> np.ndarray:
     """``(T, 28, 2)`` float32 positions of a ``completion`` stage's output for one
     individual; NaN where it could not fill a joint (the encoder then sees that
-    joint as missing).
+    joint as missing). The stage sees what the windows see: joints with a confidence
+    under ``threshold`` are missing.
 
     The stage sees :data:`COMPLETION_BLOCK` frames at a time with
     :data:`COMPLETION_MARGIN` frames of context on each side, so its memory does
@@ -222,7 +228,8 @@ def complete_individual(
     for first in range(0, n_frames, COMPLETION_BLOCK):
         last = min(first + COMPLETION_BLOCK, n_frames)
         low, high = max(first - COMPLETION_MARGIN, 0), min(last + COMPLETION_MARGIN, n_frames)
-        part = completion(sequence.select(individuals=name, frames=slice(low, high))).positions()
+        block = sequence.select(individuals=name, frames=slice(low, high))
+        part = completion(drop_low_confidence(block, threshold)).positions()
         out[first:last] = part[0, first - low : last - low]
     return out
 
@@ -243,21 +250,48 @@ def _windows_present(present: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(padded[starts[:, None] + np.arange(WINDOW)].any(axis=1))
 
 
-def _blend_joints(generated: np.ndarray, completed: np.ndarray, weights: dict[int, float]) -> None:
-    """Blend joints of ``generated`` ``(T, 28, 2)``, in place, with ``completed``'s values
-    where those are finite: ``(1 - w) * generated + w * completed`` for joint ``j`` of
-    weight ``w`` in ``weights``.
+def completion_share(
+    observed: np.ndarray, weights: dict[int, float], gap_weight: float
+) -> np.ndarray:
+    """The completion's share ``(T, 28)`` of each joint of each frame of an individual
+    with observed joints ``observed`` ``(T, 28)``: ``weights[j]`` for a joint ``j`` it
+    never measures, ``gap_weight`` in the gaps of the joints it measures, 0 elsewhere.
+
+    Examples
+    --------
+    >>> observed = np.zeros((3, 28), bool)
+    >>> observed[:, 0] = True
+    >>> observed[[0, 2], 1] = True
+    >>> share = completion_share(observed, {0: 0.5, 2: 0.25}, 1.0)
+    >>> share[:, 0].tolist(), share[:, 1].tolist(), share[:, 2].tolist(), share[:, 3].tolist()
+    ([0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.25, 0.25, 0.25], [0.0, 0.0, 0.0])
+    """
+    measured = np.asarray(observed.any(axis=0), bool)
+    share = np.where(~observed & measured, gap_weight, 0.0)
+    for joint, weight in weights.items():
+        if not measured[joint]:
+            share[:, joint] = weight
+    return share
+
+
+def _blend(generated: np.ndarray, completed: np.ndarray, share: np.ndarray) -> None:
+    """Blend ``generated`` ``(T, 28, 2)``, in place, with ``completed``'s values where
+    those are finite: ``(1 - s) * generated + s * completed`` with ``s`` the share
+    ``(T, 28)`` (:func:`completion_share`); one joint at a time, so the temporaries stay
+    small for long files.
 
     Examples
     --------
     >>> generated, completed = np.zeros((2, 28, 2)), np.ones((2, 28, 2))
     >>> completed[1, 3] = np.nan
-    >>> _blend_joints(generated, completed, {3: 1.0, 5: 0.25})
+    >>> share = np.zeros((2, 28))
+    >>> share[:, 3], share[:, 5] = 1.0, 0.25
+    >>> _blend(generated, completed, share)
     >>> generated[:, 3, 0].tolist(), generated[:, 5, 0].tolist()
     ([1.0, 0.0], [0.25, 0.25])
     """
-    for joint, weight in weights.items():
-        part = completed[:, joint]
+    for joint in np.flatnonzero(share.any(axis=0)):
+        part, weight = completed[:, joint], share[:, joint, None]
         blend = (1.0 - weight) * generated[:, joint] + weight * part
         generated[:, joint] = np.where(np.isfinite(part), blend, generated[:, joint])
 

@@ -21,7 +21,7 @@ from posekit.core.errors import PosekitError
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
 from posekit.core.sequence import PoseSequence
 from posekit.jumps.grid import SKELETON
-from posekit.jumps.settings import COMPLETION_WEIGHTS, PRESETS, InpaintSettings
+from posekit.jumps.settings import COMPLETION_WEIGHTS, GAP_WEIGHT, PRESETS, InpaintSettings
 from posekit.plugins.hookspecs import hookimpl
 from posekit.plugins.registry import Registry, get_registry
 from posekit.stages.provenance import note
@@ -80,21 +80,30 @@ class Jumps:
         was chosen on the CMU val split (noisy ``hpe`` +0.007 added-joint AUC, exact
         ``upsample`` −0.001).
     completion
-        Name of a registered stage that completes the input first; the encoder's start
-        is the code of the completed sequence, while the latent fit still uses the
-        measured joints only (**ours**). Default ``ridge`` (the shipped per-frame ridge
-        baseline), chosen on the CMU val split (mean added-joint AUC of ``upsample`` and
-        ``hpe``); ``None``: the paper's encoder start from the measured joints.
+        Name of a registered stage that completes the input first (it sees the joints
+        under ``confidence_threshold`` as missing); the encoder's start is the code of
+        the completed sequence, while the latent fit still uses the measured joints
+        only (**ours**). Default ``ridge_window`` (the shipped window ridge baseline,
+        which fills occlusions from the measured values around and across them),
+        chosen on the CMU val split (added-joint AUC of ``upsample`` and ``hpe``, and
+        the given joints of ``hpe``); ``None``: the paper's encoder start from the
+        measured joints.
     completion_weights
         Weight in [0, 1] of the ``completion`` stage's value for each joint the
         individual's input never measures, blended with the generator's
         (``(1 - w) * generated + w * completed``; **ours**: each joint from the better
-        mix of the two sources; JUMPS alone fills the gaps of measured joints). Joints
-        not named are the generator's. None: :data:`~posekit.jumps.settings.COMPLETION_WEIGHTS` when there is a
-        completion (1 for spine2, clavicles and hands, down to 0.25 for head, feet and
-        toes; chosen per joint on the CMU val split, see the model card), none without
-        one; ``{}``: every added joint from the generator. Measured joints are kept
-        either way.
+        mix of the two sources). Joints not named are the generator's. None:
+        :data:`~posekit.jumps.settings.COMPLETION_WEIGHTS` when there is a completion
+        (1 for spine2, clavicles and hands, down to 0.25 for head, feet and toes;
+        chosen per joint on the CMU val split, see the model card), none without one;
+        ``{}``: every added joint from the generator. Measured joints are kept either
+        way.
+    gap_weight
+        Weight in [0, 1] of the ``completion`` stage's value in the gaps of the joints
+        the individual measures (occlusions), blended likewise with the generator's
+        (**ours**). Default :data:`~posekit.jumps.settings.GAP_WEIGHT` (1: the
+        completion's value, chosen on the CMU val split, ``hpe`` and ``dropout``); 0:
+        JUMPS alone fills them. No effect without a completion.
     confidence_threshold
         Joints with a confidence below it count as missing.
     device
@@ -144,8 +153,11 @@ class Jumps:
     keep_observed: bool = True
     attach: bool = True
     attach_smoothing: float = 1.0
-    completion: str | None = "ridge"
+    completion: str | None = "ridge_window"
     completion_weights: dict[str, float] | None = attrs.field(default=None, hash=False)
+    gap_weight: float = attrs.field(
+        default=GAP_WEIGHT, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
     confidence_threshold: float = attrs.field(
         default=0.4, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
@@ -290,6 +302,7 @@ class Jumps:
             weights={
                 skeleton.joint_names.index(name): w for name, w in self.blend_weights().items() if w
             },
+            gap_weight=self.gap_weight,
             seed=self.seed,
             batch_windows=self.batch_windows or default_batch_windows(model, settings, device),
             max_gap=self.max_gap,
