@@ -323,6 +323,22 @@ def test_gaps_of_measured_joints_blend_with_gap_weight(untrained_model):
         Jumps(gap_weight=1.5)
 
 
+def test_flip_test_makes_the_stage_mirror_equivariant(untrained_model):
+    """With ``flip_test`` the output of the mirrored input is the mirrored output (the
+    two runs are averaged, so the order of the mirror does not matter); one run alone
+    is not."""
+    from posekit.jumps.encoding import mirror_positions
+
+    seq, _ = upsample_input(30)
+    mirrored = seq.replace(position=mirror_positions(seq.positions()))
+    fit = {"model": untrained_model, "preset": "fast", "iterations": 2, "completion": None}
+    for flip_test in (True, False):
+        stage = Jumps(**fit, flip_test=flip_test)
+        out, out_mirrored = stage(seq).positions(), stage(mirrored).positions()
+        same = np.allclose(mirror_positions(out), out_mirrored, atol=1e-3)
+        assert same == flip_test
+
+
 def test_completion_sees_joints_under_the_threshold_as_missing():
     """The completion gets the sequence the windows see: a joint whose confidence is
     under the threshold is missing for it too (not an estimator's guess to build on)."""

@@ -2,9 +2,10 @@
 frames are cut into overlapping windows (padded to at least one, and run only where the
 person is present), the windows are inpainted a batch at a time
 (:mod:`posekit.jumps.inpaint`), merged back by a window strategy
-(:mod:`posekit.jumps.windowing`), attached to the measured joints
-(:mod:`posekit.jumps.attach`), and the joints the input never measures are blended with
-a completion where asked.
+(:mod:`posekit.jumps.windowing`), averaged with the same of the mirrored input (the
+flip test, where asked), attached to the measured joints (:mod:`posekit.jumps.attach`),
+and the joints the input never measures, and the gaps of those it measures, are
+blended with a completion where asked.
 
 The ``jumps`` stage (:mod:`posekit.stages.jumps`) only resolves its parameters, loads
 the model and calls :func:`upsample`. torch is imported only when work starts.
@@ -62,6 +63,8 @@ class Upsampling:
         measures (:func:`completion_share`).
     gap_weight
         The completion's weight in the gaps of the joints an individual measures.
+    flip_test
+        Also inpaint the left-right mirrored input and average the two.
     seed
         Seed of the prior samples.
     batch_windows
@@ -80,6 +83,7 @@ class Upsampling:
     completion: StageLike | None
     weights: dict[int, float] = attrs.field(eq=False)
     gap_weight: float
+    flip_test: bool
     seed: int
     batch_windows: int
     max_gap: int | None
@@ -114,8 +118,7 @@ def upsample(
     confidence = sequence.confidences()
     observed = np.isfinite(positions).all(-1) & ~(confidence < upsampling.confidence_threshold)
     n_frames = sequence.n_frames
-    strategy = upsampling.strategy
-    starts = strategy.starts(max(n_frames, WINDOW), WINDOW)
+    starts = upsampling.strategy.starts(max(n_frames, WINDOW), WINDOW)
 
     # Windows run only where the person is present; nothing is made elsewhere.
     present = presence(sequence, upsampling.max_gap)  # (I, T)
@@ -130,17 +133,25 @@ def upsample(
     output = positions.copy()
     imputed = sequence.imputed_flags().copy()
     iterations: list[np.ndarray] = []
-    with progress_bar(sum(len(run) for run in needed.values()), "jumps") as bar:
+    passes = 2 if upsampling.flip_test else 1
+    with progress_bar(passes * sum(len(run) for run in needed.values()), "jumps") as bar:
         for i, run in needed.items():
             completion = upsampling.completion
             complete = None if completion is None else complete_individual(
                 completion, sequence, i, upsampling.confidence_threshold
             )
             windows = _Windows.cut(positions[i], observed[i], complete, starts)
-            estimate, losses, steps = _inpaint(model, upsampling, windows, run, i, bar.update)
-            iterations.append(steps)
-            merged = strategy.merge(estimate, losses, starts, windows.n_padded)[:n_frames]
-            del estimate, losses, windows  # long files: hold one whole-length copy at a time
+            merged = _inpaint(model, upsampling, windows, run, i, bar.update, iterations)
+            merged = merged[:n_frames]
+            if upsampling.flip_test:  # the mirrored input, inpainted and mirrored back
+                from posekit.jumps.encoding import mirror_positions
+
+                flipped = _inpaint(
+                    model, upsampling, windows.mirrored(), run, i, bar.update, iterations
+                )
+                merged = 0.5 * (merged + mirror_positions(flipped[:n_frames]))
+                del flipped
+            del windows  # long files: hold one whole-length copy at a time
             if upsampling.keep_observed and upsampling.attach:
                 merged = attach_to_observed(
                     merged, positions[i], observed[i], upsampling.hops, upsampling.attach_smoothing
@@ -170,14 +181,14 @@ def _inpaint(
     run: np.ndarray,
     individual: int,
     advance: Callable[[int], object],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    iterations: list[np.ndarray],
+) -> np.ndarray:
     """Inpaint the windows ``run`` (indices) of one individual, ``batch_windows`` at a
-    time.
+    time, and merge them by the window strategy.
 
-    Returns the generated windows ``(W, 24, 28, 2)`` (float32; NaN for the windows
-    not run), their per-frame contextual losses ``(W, 24)`` (NaN likewise) and the
-    steps each window run took ``(len(run),)``; ``advance(n)`` is called after every
-    batch of ``n`` windows.
+    Returns the merged positions ``(T', 28, 2)`` over the padded frames
+    (:class:`_Windows`); the steps each window run took ``(len(run),)`` are appended to
+    ``iterations``, and ``advance(n)`` is called after every batch of ``n`` windows.
     """
     import torch
 
@@ -206,7 +217,8 @@ def _inpaint(
         losses[part] = result.frame_losses.cpu().numpy()
         steps[first : first + len(part)] = result.iterations.cpu().numpy()
         advance(len(part))
-    return estimate, losses, steps
+    iterations.append(steps)
+    return upsampling.strategy.merge(estimate, losses, windows.starts, windows.n_padded)
 
 
 def complete_individual(
@@ -328,6 +340,18 @@ class _Windows:
             starts,
         )
 
+    def mirrored(self) -> _Windows:
+        """The same windows of the left-right mirrored input (sides swapped, x negated;
+        :func:`posekit.jumps.encoding.mirror_positions`)."""
+        from posekit.jumps.encoding import mirror_permutation, mirror_positions
+
+        return _Windows(
+            mirror_positions(self.positions),
+            self.mask[:, list(mirror_permutation())],
+            None if self.complete is None else mirror_positions(self.complete),
+            self.starts,
+        )
+
     @property
     def n_padded(self) -> int:
         """Frames after padding (at least one window)."""
@@ -419,11 +443,23 @@ def _bytes_per_start(model: JumpsModel, settings: InpaintSettings, probe: int = 
     return 2.0 * peak / probe
 
 
-def run_record(iterations: list[np.ndarray], batch: int, device: str) -> dict[str, object]:
-    """What the run did, for the provenance log: windows, steps taken, batch, device."""
+def run_record(
+    iterations: list[np.ndarray], batch: int, device: str, passes: int = 1
+) -> dict[str, object]:
+    """What the run did, for the provenance log: windows, steps taken, batch, device.
+
+    ``iterations`` holds the steps of every window of every pass (``passes``: 2 with
+    the flip test); ``windows`` counts the input's windows once, the steps' mean and
+    maximum are over every pass.
+
+    Examples
+    --------
+    >>> run_record([np.array([1, 1, 3]), np.array([1, 2, 1])], 64, "cpu", passes=2)["windows"]
+    3
+    """
     steps = np.concatenate(iterations) if iterations else np.zeros(0, np.int64)
     return {
-        "windows": int(steps.size),
+        "windows": int(steps.size // passes),
         "mean_iterations": round(float(steps.mean()), 2) if steps.size else 0.0,
         "max_iterations": int(steps.max()) if steps.size else 0,
         "batch_windows": batch,
