@@ -88,6 +88,11 @@ class Upsampling:
     batch_windows: int
     max_gap: int | None
 
+    @property
+    def passes(self) -> int:
+        """Times each window is inpainted: 2 with the flip test, else 1."""
+        return 2 if self.flip_test else 1
+
 
 def upsample(
     sequence: PoseSequence, model: JumpsModel, upsampling: Upsampling
@@ -113,6 +118,7 @@ def upsample(
         The steps each window run took, one array per individual processed.
     """
     from posekit.jumps.attach import attach_to_observed
+    from posekit.jumps.encoding import mirror_positions
 
     positions = sequence.positions()  # (I, T, 28, 2)
     confidence = sequence.confidences()
@@ -133,8 +139,7 @@ def upsample(
     output = positions.copy()
     imputed = sequence.imputed_flags().copy()
     iterations: list[np.ndarray] = []
-    passes = 2 if upsampling.flip_test else 1
-    with progress_bar(passes * sum(len(run) for run in needed.values()), "jumps") as bar:
+    with progress_bar(upsampling.passes * sum(len(run) for run in needed.values()), "jumps") as bar:
         for i, run in needed.items():
             completion = upsampling.completion
             complete = None if completion is None else complete_individual(
@@ -144,8 +149,6 @@ def upsample(
             merged = _inpaint(model, upsampling, windows, run, i, bar.update, iterations)
             merged = merged[:n_frames]
             if upsampling.flip_test:  # the mirrored input, inpainted and mirrored back
-                from posekit.jumps.encoding import mirror_positions
-
                 flipped = _inpaint(
                     model, upsampling, windows.mirrored(), run, i, bar.update, iterations
                 )

@@ -322,9 +322,7 @@ class Jumps:
         note(
             resolved=resolved,
             model_sha256=model.metadata.get("sha256"),
-            run=run_record(
-                iterations, upsampling.batch_windows, device, 2 if upsampling.flip_test else 1
-            ),
+            run=run_record(iterations, upsampling.batch_windows, device, upsampling.passes),
         )
         return filled
 
