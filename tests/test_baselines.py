@@ -6,12 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posekit.baselines.common import (
     ModelFileError,
     conditional,
     fill_gaps_linear,
     load_model,
+    mirror_symmetric,
     save_model,
 )
 from posekit.baselines.interpolate import interpolate_gaps
@@ -193,6 +196,37 @@ def test_stage_passes_given_joints_and_flags_the_rest(models, test_clip, name):
     assert [entry["stage"] for entry in out.log] == [name]  # one entry, by apply_stage
     if name in ("ridge", "ridge_window"):  # exact but for the linearly filled gap
         assert np.abs(position - test_clip).max() < 8.0  # pixels, of a 37-pixel unit
+
+
+@settings(max_examples=25, deadline=None)
+@given(frames=st.integers(1, 3), seed=st.integers(0, 2**31 - 1))
+def test_mirror_symmetric_moments_are_those_of_the_data_and_its_mirror(frames, seed):
+    """The symmetrised moments equal the moments of the windows pooled with their
+    mirror images (left and right joints swapped, x negated), computed directly."""
+    from posekit.jumps.encoding import mirror_positions
+
+    windows = np.random.default_rng(seed).normal(size=(50, frames, 28, 2))
+    pooled = np.concatenate([windows, mirror_positions(windows)]).reshape(100, -1)
+    flat = windows.reshape(50, -1)
+    mean, second = mirror_symmetric(flat.mean(axis=0), flat.T @ flat / 50,
+                                    get_skeleton("mpi_inf_3dhp_28").mirror_permutation())
+    np.testing.assert_allclose(mean, pooled.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(second, pooled.T @ pooled / 100, atol=1e-12)
+
+
+def test_shipped_window_ridge_is_mirror_equivariant(test_clip):
+    """The shipped window model was fitted on every training clip and its left/right
+    mirror image, so the completion of a mirrored input is the mirrored completion."""
+    from posekit.baselines.common import default_model_path
+    from posekit.jumps.encoding import mirror_positions
+
+    if not default_model_path("ridge_window").exists():
+        pytest.skip("baseline models not fitted yet (python -m training.fit_baselines)")
+    seq = clip_sequence(test_clip, upsample_input(test_clip)[1])
+    mirrored = seq.replace(position=mirror_positions(seq.positions()))
+    stage = get_stage("ridge_window")()
+    out, out_of_mirrored = stage(seq).positions(), stage(mirrored).positions()
+    np.testing.assert_allclose(out_of_mirrored, mirror_positions(out), atol=0.01)  # pixels
 
 
 def test_round_trip_through_the_file(models, training, test_clip):

@@ -10,12 +10,16 @@ write them to ``posekit/models/baselines/`` (``.npz`` + ``.json`` sidecar with t
 - ``knn``: ``--knn-frames`` training frames drawn at random (float16); ``k`` chosen on
   val.
 
+Both ridge models are fitted left/right symmetric (the statistics of the windows and of
+their mirror images, :func:`posekit.baselines.common.mirror_symmetric`).
+
 Validation runs the shipped stages themselves (with their ``alpha``/``k`` overrides) on
 ``<eval>/val/{upsample,hpe}`` (``python -m training.build_eval --split val``) and
 scores the added joints' AUC (mean over the two conditions). Test is never looked at.
 
-Example::
+Example (the shipped baselines: 16 cameras a clip, every clip and its mirror image)::
 
+    python -m training.build_windows --split train --cameras 16 --stride 8 --seed 0 --mirror
     python -m training.fit_baselines --train cache/windows-train-<key>.npz
 """
 
@@ -88,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from posekit.baselines.mean_pose import mean_pose
     from posekit.baselines.ridge import FrameGaussian, Ridge
     from posekit.baselines.ridge_window import RidgeWindow, WindowGaussian
+    from posekit.core.catalogue import builtin_skeleton
 
     parser = argparse.ArgumentParser(prog="python -m training.fit_baselines",
                                      description=__doc__.split("\n\n")[0])
@@ -97,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--eval", type=Path, default=REPO_ROOT / "eval",
                         help="root of training.build_eval's output (val is used)")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--max-windows", type=int, default=200000,
-                        help="random training windows used for the statistics")
+    parser.add_argument("--max-windows", type=int, default=None,
+                        help="random training windows used for the statistics (default: all)")
     parser.add_argument("--rank", type=int, default=400,
                         help="eigenvectors kept of the window covariance")
     parser.add_argument("--knn-frames", type=int, default=25000)
@@ -117,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     frames = windows.reshape(-1, 28, 2)
     print(f"{train.name}: {data_info['windows_used']} of {data_info['windows_total']} windows, "
           f"{len(frames)} frames ({time.perf_counter() - started:.0f} s)", flush=True)
-    common = {"data": data_info, "seed": args.seed,
+    common = {"data": data_info, "seed": args.seed, "mirror_symmetric": True,
               "source": "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu), train split"}
     args.out.mkdir(parents=True, exist_ok=True)
     paths = {name: args.out / f"{name}.npz" for name in ("mean_pose", "ridge", "ridge_window", "knn")}
@@ -128,11 +133,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     save_model(paths["mean_pose"], "mean_pose", {"mean_pose": mean_pose(frames)}, common)
 
-    frame_model = FrameGaussian.fit(frames, alpha=1e-3)
+    mirror = builtin_skeleton("mpi_inf_3dhp_28").mirror_permutation()
+    frame_model = FrameGaussian.fit(frames, alpha=1e-3, mirror=mirror)
     save_model(paths["ridge"], "ridge", frame_model.arrays(), {**common, "alpha": 1e-3})
 
     t0 = time.perf_counter()
-    window_model = WindowGaussian.fit(windows, alpha=1e-3, rank=args.rank)
+    window_model = WindowGaussian.fit(windows, alpha=1e-3, rank=args.rank, mirror=mirror)
     print(f"window covariance ({time.perf_counter() - t0:.0f} s)", flush=True)
     save_model(paths["ridge_window"], "ridge_window", window_model.arrays(),
                {**common, "alpha": 1e-3, "rank": args.rank})

@@ -14,8 +14,9 @@ Each is a stage of its own module, registered under its name:
   across the gaps of joints that are sometimes observed.
 
 The fitted models (``posekit/models/baselines/*.npz``, each with a JSON sidecar
-holding its SHA-256) ship with posekit; they were fitted on the CMU train split,
-hyper-parameters chosen on val, by ``python -m training.fit_baselines`` in posekit's
+holding its SHA-256) ship with posekit; they were fitted on the CMU train split (16
+cameras a clip, every clip and its mirror image; both ridge models left/right
+symmetric), hyper-parameters chosen on val, by ``python -m training.fit_baselines`` in posekit's
 source repository (the training scripts are not installed with the package). Every baseline passes the measured joints
 through unchanged and marks what it creates as imputed.
 """

@@ -408,6 +408,47 @@ class Conditional:
         return full.reshape(points_xy.shape) + centre, np.asarray(scale)
 
 
+def mirror_symmetric(
+    mean: np.ndarray, second: np.ndarray, permutation: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first two moments of data pooled with its left/right mirror image.
+
+    A population of people is left/right symmetric, so a model fitted on it should be
+    too: the mirror of an input then gets the mirror of its completion.
+
+    Parameters
+    ----------
+    mean, second
+        Mean ``(D,)`` and second moment ``E[x x^T]`` ``(D, D)`` of coordinates
+        flattened point-major, ``D / 2`` points, frame-major (module docstring).
+    permutation
+        The joint permutation that swaps each left/right pair, one frame's worth
+        (:meth:`~posekit.core.skeleton.Skeleton.mirror_permutation`); the mirror also
+        negates x.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The mean and second moment of the data and its mirror image, in equal parts.
+
+    Examples
+    --------
+    >>> pair = np.array([1, 0])  # two joints, a left/right pair: (x, y) of each
+    >>> mean = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> mean_sym, second_sym = mirror_symmetric(mean, np.outer(mean, mean), pair)
+    >>> mean_sym.tolist()
+    [-1.0, 3.0, 1.0, 3.0]
+    """
+    points = len(mean) // 2
+    frames = points // len(permutation)
+    point = (np.arange(frames)[:, None] * len(permutation) + permutation).reshape(-1)
+    index = (2 * point[:, None] + np.arange(2)).reshape(-1)
+    sign = np.tile([-1.0, 1.0], points)
+    mirrored_mean = sign * mean[index]
+    mirrored_second = np.outer(sign, sign) * second[np.ix_(index, index)]
+    return (mean + mirrored_mean) / 2, (second + mirrored_second) / 2
+
+
 def point_mask_to_coords(points: np.ndarray) -> np.ndarray:
     """``(P,)`` point mask to ``(2P,)`` coordinate mask (point-major)."""
     return np.repeat(np.asarray(points, bool), 2)

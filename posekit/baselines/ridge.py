@@ -33,6 +33,7 @@ from posekit.baselines.common import (
     built_model,
     cached_model,
     conditional,
+    mirror_symmetric,
     moving_nanmean,
 )
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
@@ -59,10 +60,15 @@ class FrameGaussian:
     _cache: dict[tuple[bytes, float], Conditional] = attrs.field(factory=dict, repr=False)
 
     @classmethod
-    def fit(cls, frames: np.ndarray, alpha: float) -> FrameGaussian:
-        """Statistics of frames ``(N, 28, 2)`` (NaN-free)."""
+    def fit(cls, frames: np.ndarray, alpha: float, *, mirror: np.ndarray | None = None) -> FrameGaussian:
+        """Statistics of frames ``(N, 28, 2)`` (NaN-free); with ``mirror`` (the joints'
+        left/right permutation), of the frames and their mirror images
+        (:func:`~posekit.baselines.common.mirror_symmetric`)."""
         flat = np.asarray(frames, np.float64).reshape(len(frames), -1)
-        return cls(flat.mean(axis=0), np.cov(flat, rowvar=False, bias=True), float(alpha))
+        mean, second = flat.mean(axis=0), flat.T @ flat / len(flat)
+        if mirror is not None:
+            mean, second = mirror_symmetric(mean, second, mirror)
+        return cls(mean, second - np.outer(mean, mean), float(alpha))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What :func:`~posekit.baselines.common.save_model` stores."""

@@ -34,6 +34,7 @@ from posekit.baselines.common import (
     built_model,
     cached_model,
     conditional,
+    mirror_symmetric,
 )
 from posekit.core.presence import DEFAULT_MAX_GAP, check_max_gap
 
@@ -147,6 +148,7 @@ class WindowGaussian:
         *,
         toeplitz: bool = False,
         rank: int | None = None,
+        mirror: np.ndarray | None = None,
         chunk: int = 4096,
     ) -> WindowGaussian:
         """Statistics of windows ``(N, F, 28, 2)`` (NaN-free), accumulated in chunks.
@@ -162,6 +164,9 @@ class WindowGaussian:
             statistics independent of the frame's place in the window).
         rank
             Keep this many eigenvectors (None: the full matrix).
+        mirror
+            The joints' left/right permutation: fit the windows and their mirror images
+            (:func:`~posekit.baselines.common.mirror_symmetric`).
         """
         n, n_frames = windows.shape[:2]
         dim = int(np.prod(windows.shape[1:]))
@@ -173,6 +178,8 @@ class WindowGaussian:
             second += flat.T @ flat
         mean = total / n
         second /= n
+        if mirror is not None:
+            mean, second = mirror_symmetric(mean, second, mirror)
         if toeplitz:
             mean = np.tile(mean.reshape(n_frames, -1).mean(axis=0), n_frames)
             second = toeplitz_from_lags(lags_from_moments(second, n_frames))
