@@ -17,9 +17,11 @@ from training.train_jumps import (
     DEFAULTS,
     INPUT_JOINTS,
     Trainer,
+    main,
     merge,
     run,
     sample_visibility,
+    set_option,
 )
 
 
@@ -247,6 +249,22 @@ def test_a_run_can_start_from_a_saved_model(tmp_path):
                                   "model": {"latent": 32}})
     with pytest.raises(SystemExit, match="differs from the configuration"):
         Trainer(other, TRAIN, VAL)
+
+
+def test_set_overrides_nested_settings_and_refuses_unknown_ones(capsys):
+    config = tiny_config()
+    set_option(config, "train.lr=1.5e-4")
+    set_option(config, "data.train=cache/windows-train-abc.npz")
+    set_option(config, "model.generator_widths=[16, 8, 4]")
+    assert config["train"]["lr"] == 1.5e-4 and config["model"]["generator_widths"] == [16, 8, 4]
+    assert config["data"]["train"] == "cache/windows-train-abc.npz"
+    for item, message in (("train.lrr=1", "no setting 'lrr'"), ("trian.lr=1", "no section 'trian'"),
+                          ("train.lr", "expected SECTION.KEY=VALUE")):
+        with pytest.raises(ValueError, match=message):
+            set_option(config, item)
+    with pytest.raises(SystemExit) as exit_info:  # the command line: a usage error, no run
+        main(["--set", "train.lrr=1", "--max-minutes", "0"])
+    assert exit_info.value.code == 2 and "no setting 'lrr'" in capsys.readouterr().err
 
 
 def test_bfloat16_autocast_on_a_cpu_trains_close_to_float32():

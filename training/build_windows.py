@@ -320,7 +320,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--cameras", type=int, default=8, help="random cameras per clip")
     parser.add_argument("--stride", type=int, default=4, help="frames between window starts")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--window", type=int, default=WINDOW, help=argparse.SUPPRESS)
+    parser.add_argument("--window", type=int, default=WINDOW,
+                        help="frames per window (JUMPS needs 24; a window ridge reads it "
+                             "from its model)")
     parser.add_argument("--mocap", type=Path, default=default_mocap_root(),
                         help="motion-capture folder (default: shared/mocap beside the repo)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "cache")
