@@ -87,7 +87,7 @@ def choose(name: str, stage_cls: Any, path: Path, key: str, grid: Sequence[Any],
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    from posekit.baselines.common import save_model
+    from posekit.baselines.common import SKELETON, save_model
     from posekit.baselines.knn import Knn
     from posekit.baselines.mean_pose import mean_pose
     from posekit.baselines.ridge import FrameGaussian, Ridge
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     save_model(paths["mean_pose"], "mean_pose", {"mean_pose": mean_pose(frames)}, common)
 
-    mirror = builtin_skeleton("mpi_inf_3dhp_28").mirror_permutation()
+    mirror = builtin_skeleton(SKELETON).mirror_permutation()
     frame_model = FrameGaussian.fit(frames, alpha=1e-3, mirror=mirror)
     save_model(paths["ridge"], "ridge", frame_model.arrays(), {**common, "alpha": 1e-3})
 
