@@ -140,8 +140,6 @@ def test_parameters_are_checked():
         Jumps(windowing="closests")
     with pytest.raises(ValueError, match="attach_smoothing"):
         Jumps(attach_smoothing=-1)
-    with pytest.raises(ValueError, match="attach_spread"):
-        Jumps(attach_spread=-0.5)
     with pytest.raises(ValueError, match="learning_rate"):
         Jumps(learning_rate=0)
 

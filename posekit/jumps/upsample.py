@@ -52,10 +52,9 @@ class Upsampling:
         Hop distances between the joints of the 28-joint skeleton (for attaching).
     confidence_threshold
         Joints with a confidence below it count as missing.
-    keep_observed, attach, attach_smoothing, attach_spread
-        Keep the measured values; shift each generated joint by the residuals of the
-        measured joints near it, smoothed over time and spread over bones
-        (:mod:`posekit.jumps.attach`).
+    keep_observed, attach, attach_smoothing
+        Keep the measured values; shift each generated joint by the residual of its
+        nearest measured joint, smoothed over time (:mod:`posekit.jumps.attach`).
     completion
         A stage that completes the input first (the encoder's start, and the joints
         blended in by ``weights``), or None.
@@ -81,7 +80,6 @@ class Upsampling:
     keep_observed: bool
     attach: bool
     attach_smoothing: float
-    attach_spread: float
     completion: StageLike | None
     weights: dict[int, float] = attrs.field(eq=False)
     gap_weight: float
@@ -159,12 +157,7 @@ def upsample(
             del windows  # long files: hold one whole-length copy at a time
             if upsampling.keep_observed and upsampling.attach:
                 merged = attach_to_observed(
-                    merged,
-                    positions[i],
-                    observed[i],
-                    upsampling.hops,
-                    upsampling.attach_smoothing,
-                    upsampling.attach_spread,
+                    merged, positions[i], observed[i], upsampling.hops, upsampling.attach_smoothing
                 )
             # Joints the input never has, and the gaps of those it has, are blended with
             # the completion (consistent with the measured joints already).

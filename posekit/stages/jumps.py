@@ -79,12 +79,6 @@ class Jumps:
         so detection noise does not shake the attached joints; 0: none. The default 1
         was chosen on the CMU val split (noisy ``hpe`` +0.007 added-joint AUC, exact
         ``upsample`` −0.001).
-    attach_spread
-        Bones over which the residuals spread: each generated joint moves by the
-        observed joints' residuals weighted by ``exp(−extra bones / attach_spread)``
-        beyond the nearest (:func:`posekit.jumps.attach.attach_to_observed`); 0: the
-        nearest observed joint(s) only. The default 0.6 was chosen on the CMU val split
-        (added-joint AUC +0.003 in ``upsample`` and ``hpe``, see the model card).
     completion
         Name of a registered stage that completes the input first (it sees the joints
         under ``confidence_threshold`` as missing); the encoder's start is the code of
@@ -165,7 +159,6 @@ class Jumps:
     keep_observed: bool = True
     attach: bool = True
     attach_smoothing: float = 1.0
-    attach_spread: float = attrs.field(default=0.6, validator=attrs.validators.ge(0.0))
     completion: str | None = "ridge_window"
     completion_weights: dict[str, float] | None = attrs.field(default=None, hash=False)
     gap_weight: float = attrs.field(
@@ -315,7 +308,6 @@ class Jumps:
             keep_observed=self.keep_observed,
             attach=self.attach,
             attach_smoothing=self.attach_smoothing,
-            attach_spread=self.attach_spread,
             completion=None if self._completion is None else self._completion(),
             weights={
                 skeleton.joint_names.index(name): w for name, w in self.blend_weights().items() if w
