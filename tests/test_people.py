@@ -139,6 +139,22 @@ def test_probe_scores_and_learns():
     assert predict(windows[:5]).shape == (5, 24, 28, 2)
 
 
+def test_probe_keeps_the_first_subjects_windows(mocap, tmp_path):
+    from training.people_probe import first_subjects
+
+    path = build_windows(WindowSettings(split="train", cameras=2), mocap=mocap, out=tmp_path,
+                         progress=False)
+    with np.load(path) as data:
+        windows, clips = data["windows"], data["clip"].astype(str)
+    ones, subjects = first_subjects(path, mocap, 1)
+    assert subjects == ["01"]
+    np.testing.assert_array_equal(ones, windows[np.char.startswith(clips, "01_")])
+    assert 0 < len(ones) < len(windows)
+    both, subjects = first_subjects(path, mocap, 5)  # more than the split has: all of them
+    assert subjects == ["01", "02"]
+    np.testing.assert_array_equal(both, windows)
+
+
 def test_val_variants_exchange_one_part(mocap):
     from training.people_probe import val_variants
 

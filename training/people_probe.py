@@ -9,6 +9,10 @@ the same windows and the mean of the two are printed beside it. Each window is c
 scaled by its 12 input joints (mean hip midpoint, mean hip-to-shoulder length), so
 nothing the input lacks enters the input.
 
+``--subjects N`` trains on the windows of the first N train subjects only (in the order
+of ``splits.json``) and scores the held-out clips of those subjects: run for several N,
+it says how the gap and the val score move with the number of people trained on.
+
 ``--decompose`` scores the val clips three ways instead (:func:`val_variants`): as
 recorded, replayed on the train subjects' skeletons, and with their posture moved to
 the train subjects' mean; what the learner gains from each exchange is the part of the
@@ -35,7 +39,7 @@ from posekit.evaluation.scoring import UPSAMPLE_JOINTS
 from posekit.ops.metrics import auc
 from posekit.plugins.registry import get_skeleton
 from training.build_windows import WindowSettings, read_windows
-from training.mocap import default_mocap_root
+from training.mocap import default_mocap_root, load_splits
 
 SKELETON = get_skeleton("mpi_inf_3dhp_28")
 GIVEN = np.array(SKELETON.indices(UPSAMPLE_JOINTS))
@@ -140,6 +144,26 @@ def val_variants(root: Path, settings: WindowSettings) -> dict[str, np.ndarray]:
     return {name: np.concatenate(windows) for name, windows in parts.items()}
 
 
+def first_subjects(path: Path, mocap: Path, n: int) -> tuple[np.ndarray, list[str]]:
+    """The finite windows of a windows file whose clips belong to the first ``n`` train
+    subjects of ``splits.json``, and those subjects.
+
+    Examples
+    --------
+    >>> windows, subjects = first_subjects(Path("cache/windows-train-fit-<key>.npz"),
+    ...                                    default_mocap_root(), 4)  # doctest: +SKIP
+    >>> subjects  # doctest: +SKIP
+    ['01', '03', '05', '08']
+    """
+    subjects = list(load_splits(mocap)["splits"]["train"])[:n]
+    with np.load(path, allow_pickle=False) as data:
+        windows = np.asarray(data["windows"], np.float32)
+        clips = data["clip"].astype(str)
+    keep = np.isin([clip.split("_")[0] for clip in clips], subjects)
+    keep &= np.isfinite(windows).all(axis=(1, 2, 3))
+    return windows[keep], subjects
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(prog="python -m training.people_probe",
                                      description=__doc__.split("\n\n")[0])
@@ -152,17 +176,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--mocap", type=Path, default=default_mocap_root())
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--subjects", type=int, default=None, metavar="N",
+                        help="train on the first N train subjects only (splits.json order); "
+                             "the held-out clips are those of the same subjects")
     args = parser.parse_args(argv)
     if args.val is None and not args.decompose:
         parser.error("give --val or --decompose")
+    if args.subjects is not None and args.subjects < 1:
+        parser.error(f"--subjects must be 1 or more, got {args.subjects}")
     import torch
 
     torch.set_num_threads(2)
     started = time.perf_counter()
-    train = by_inputs(read_windows(args.train)[0])
+    if args.subjects is None:
+        train, heldout = read_windows(args.train)[0], read_windows(args.heldout)[0]
+    else:
+        train, subjects = first_subjects(args.train, args.mocap, args.subjects)
+        heldout = first_subjects(args.heldout, args.mocap, args.subjects)[0]
+        print(f"subjects {', '.join(subjects)}: {len(train)} training and {len(heldout)} "
+              "held-out windows")
+    train = by_inputs(train)
     predict = train_probe(train, args.steps, args.seed)
     ridge = fit_ridge(train)
-    sets = {"heldout": read_windows(args.heldout)[0]}
+    sets = {"heldout": heldout}
     if args.decompose:
         sets.update(val_variants(args.mocap, WindowSettings(split="val", cameras=8, stride=4)))
     else:
