@@ -168,8 +168,7 @@ def set_option(config: dict, item: str) -> None:
         raise ValueError(f"--set {item}: expected SECTION.KEY=VALUE")
     target = config
     for depth, section in enumerate(sections):
-        subsections = {key for key, value in target.items() if isinstance(value, dict)}
-        if section not in subsections:
+        if section not in target or not isinstance(target[section], dict):
             raise ValueError(f"--set {item}: no section {'.'.join(sections[:depth + 1])!r}")
         target = target[section]
     if name not in target:
